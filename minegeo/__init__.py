@@ -1,0 +1,12 @@
+"""minegeo: find surface mines and tailings dams in Sentinel-2 imagery."""
+
+__version__ = "0.1.0"
+
+#: Segmentation classes, in channel order (DESIGN.md, "Classes").
+SEGMENTATION_CLASSES = ("background", "mine", "tailings_dam")
+#: Discovery patch classes (the paper's two; dams count as mines).
+DISCOVERY_CLASSES = ("mine", "not_mine")
+#: Ore-type (impact) classes (the paper's three).
+ORETYPE_CLASSES = ("high_impact", "low_impact", "no_ore")
+#: Sentinel-2 bands as Earth Engine exports them, in file order.
+SENTINEL2_BANDS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12")

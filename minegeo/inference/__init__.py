@@ -1,0 +1,1 @@
+"""minegeo.inference."""
