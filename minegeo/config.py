@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -25,5 +26,19 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def register_resolvers() -> None:
     """Register OmegaConf resolvers the configs use (idempotent)."""
-    if not OmegaConf.has_resolver("len"):
-        OmegaConf.register_new_resolver("len", lambda items: len(items))
+    resolvers = {
+        "len": lambda items: len(items),
+        "project_root": lambda: str(PROJECT_ROOT),
+        "wandb_offline": wandb_offline,
+    }
+    for name, resolver in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
+
+
+def wandb_offline() -> bool:
+    """W&B stays offline unless the user asked for online logging (mode or API key)."""
+    mode = os.environ.get("WANDB_MODE", "").lower()
+    if mode in {"offline", "disabled", "dryrun"}:
+        return True
+    return not (mode == "online" or os.environ.get("WANDB_API_KEY"))

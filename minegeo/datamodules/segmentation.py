@@ -1,0 +1,377 @@
+"""Segmentation DataModules: whole scenes with vector labels, and image/mask patch pairs.
+
+Both split by place so that nothing seen in training is evaluated again: scenes are cut
+into blocks assigned to splits with a one-patch buffer between splits; patch pairs are
+grouped by overlap and distance before whole groups go to a split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import torch
+from torch.utils.data import DataLoader, Sampler, Subset
+from torchgeo.datasets import GeoDataset, stack_samples
+from torchgeo.samplers import GridGeoSampler, RandomGeoSampler
+
+from minegeo import SEGMENTATION_CLASSES
+from minegeo.datamodules.base import MinegeoDataModule
+from minegeo.datamodules.splits import assign_splits, group_by_place, save_split
+from minegeo.datamodules.stats import band_statistics
+from minegeo.datasets.labels import MaskedPatches, MineLabels
+from minegeo.datasets.raster import open_raster, pixel_size_m
+from minegeo.datasets.sentinel2 import Sentinel2Composite
+from minegeo.io import atomic_path
+from minegeo.tasks.bundle import Preprocessing
+
+SPLITS = ("train", "val", "test")
+DEFAULT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+
+
+class SceneSegmentationDataModule(MinegeoDataModule):
+    """Random patches from whole scenes for training; a grid over held-out blocks for val/test.
+
+    Args:
+        images: directory (or files) of Sentinel-2 composites.
+        labels: vector label file (GPKG, GeoJSON, Shapefile, KML).
+        class_names: class of each mask value, background first.
+        bands: band names to use (default: all of the files' bands).
+        patch_size: side of each sample, pixels.
+        train_length: random training samples per epoch.
+        block_size_px: side of the split blocks, pixels.
+        buffer_px: gap kept between blocks of different splits (default: one patch).
+        fractions: share of blocks per split.
+        stats_samples: random train patches to estimate the band statistics from.
+        reflectance_scale: factor from stored values to reflectance.
+        nodata: extra nodata value besides NaN and the files' own.
+        class_column: label attribute holding the class name.
+        point_radius_m: radius that turns point labels into discs.
+        batch_size, num_workers, augment, seed, run_dir: see :class:`MinegeoDataModule`.
+    """
+
+    def __init__(
+        self,
+        images: str | Path,
+        labels: str | Path,
+        class_names: Sequence[str] = SEGMENTATION_CLASSES,
+        bands: Sequence[str] | None = None,
+        patch_size: int = 128,
+        train_length: int = 512,
+        block_size_px: int = 512,
+        buffer_px: int | None = None,
+        fractions: dict[str, float] | None = None,
+        stats_samples: int = 64,
+        reflectance_scale: float = 1.0,
+        nodata: float | None = None,
+        class_column: str = "class",
+        point_radius_m: float = 100.0,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        augment: bool = True,
+        seed: int = 0,
+        run_dir: str | Path | None = None,
+    ) -> None:
+        super().__init__(class_names, patch_size, batch_size, num_workers, augment, seed, run_dir)
+        self.images, self.labels = Path(images), Path(labels)
+        self.bands = list(bands) if bands else None
+        self.train_length = train_length
+        self.block_size_px = block_size_px
+        self.buffer_px = buffer_px if buffer_px is not None else patch_size
+        self.fractions = dict(fractions or DEFAULT_FRACTIONS)
+        self.stats_samples = stats_samples
+        self.reflectance_scale = reflectance_scale
+        self.nodata = nodata
+        self.class_column = class_column
+        self.point_radius_m = point_radius_m
+        self.blocks: gpd.GeoDataFrame | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        """Index scenes and labels, cut the split blocks, estimate train statistics (once)."""
+        if self.preprocessing is not None:
+            return
+        scenes = Sentinel2Composite(
+            self.images, bands=self.bands, reflectance_scale=self.reflectance_scale, nodata=self.nodata
+        )
+        labels = MineLabels(
+            self.labels,
+            crs=scenes.crs,
+            res=scenes.res,
+            class_names=self.class_names,
+            class_column=self.class_column,
+            point_radius_m=self.point_radius_m,
+        )
+        self.dataset: GeoDataset = scenes & labels
+        resolution = float(scenes.res[0])
+        self.blocks = split_blocks(
+            scenes.index.geometry,
+            self.block_size_px * resolution,
+            self.buffer_px * resolution,
+            self.fractions,
+            self.seed,
+        )
+        self.preprocessing = self._estimate_preprocessing(scenes, resolution)
+        self._save_split()
+        self._save_stats()
+
+    def _estimate_preprocessing(self, scenes: Sentinel2Composite, resolution: float) -> Preprocessing:
+        generator = torch.Generator().manual_seed(self.seed)
+        sampler = self._sampler("train", length=self.stats_samples, generator=generator)
+        images = (scenes[query]["image"] for query in sampler)
+        mean, std = band_statistics(images, num_bands=len(scenes.bands))
+        resolution_m = resolution if not scenes.crs.is_geographic else resolution * 111_320.0
+        return Preprocessing(tuple(scenes.bands), mean, std, self.reflectance_scale, resolution_m)
+
+    def _sampler(self, split: str, length: int | None = None, generator: Any = None) -> Sampler:
+        assert self.blocks is not None
+        rois = list(self.blocks.geometry[self.blocks["split"] == split])
+        if split == "train":
+            return BlockRandomSampler(self.dataset, rois, self.patch_size, length or self.train_length, generator)
+        return BlockGridSampler(self.dataset, rois, self.patch_size)
+
+    def _loader(self, split: str) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed) if split == "train" else None
+        return DataLoader(
+            self.dataset,
+            sampler=self._sampler(split, generator=generator),
+            collate_fn=stack_samples,
+            **self._loader_kwargs(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Random patches from the train blocks."""
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        """A grid of patches over the val blocks."""
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        """A grid of patches over the test blocks."""
+        return self._loader("test")
+
+    def _save_split(self) -> None:
+        if self.run_dir is None or self.blocks is None:
+            return
+        with atomic_path(self.run_dir / "split.gpkg") as tmp:
+            self.blocks.to_file(tmp, driver="GPKG")
+
+
+def split_blocks(
+    footprints: gpd.GeoSeries, block_size: float, buffer: float, fractions: dict[str, float], seed: int
+) -> gpd.GeoDataFrame:
+    """Cut scene footprints into square blocks and give each block a split.
+
+    Blocks stay rectangles (TorchGeo samplers draw within a region's bounds, so a ragged
+    region would leak): a val or test block gives up ``buffer`` on every side that faces
+    a block of another split, diagonal neighbours included, so any two places in
+    different splits are at least ``buffer`` apart.
+
+    Returns:
+        one row per block: ``split`` and the shrunk block geometry, in the footprints' CRS.
+    """
+    rows = []
+    for scene, footprint in enumerate(footprints):
+        xmin, ymin, xmax, ymax = footprint.bounds
+        n_cols = max(1, round((xmax - xmin) / block_size))
+        n_rows = max(1, round((ymax - ymin) / block_size))
+        xs, ys = np.linspace(xmin, xmax, n_cols + 1), np.linspace(ymin, ymax, n_rows + 1)
+        rows += [
+            (scene, r, c, xs[c], ys[r], xs[c + 1], ys[r + 1]) for r in range(n_rows) for c in range(n_cols)
+        ]
+    table = pd.DataFrame(rows, columns=["scene", "row", "col", "xmin", "ymin", "xmax", "ymax"])
+    table["split"] = _assign_blocks(len(table), fractions, seed)
+    geometries = [_shrunk_block(table, i, buffer) for i in range(len(table))]
+    return gpd.GeoDataFrame(table[["scene", "row", "col", "split"]], geometry=geometries, crs=footprints.crs)
+
+
+def _assign_blocks(n_blocks: int, fractions: dict[str, float], seed: int) -> list[str]:
+    order = np.random.default_rng(seed).permutation(n_blocks)
+    total = sum(fractions.values())
+    counts = {split: int(round(n_blocks * fractions.get(split, 0) / total)) for split in SPLITS}
+    for split in ("val", "test"):  # every split needs a block when there are enough
+        if n_blocks >= 3 and counts[split] == 0:
+            counts[split] = 1
+    counts["train"] = n_blocks - counts["val"] - counts["test"]
+    labels = ["train"] * counts["train"] + ["val"] * counts["val"] + ["test"] * counts["test"]
+    assigned = [""] * n_blocks
+    for position, block in enumerate(order):
+        assigned[block] = labels[position]
+    return assigned
+
+
+def _shrunk_block(table: pd.DataFrame, i: int, buffer: float) -> shapely.Polygon:
+    block = table.iloc[i]
+    xmin, ymin, xmax, ymax = block.xmin, block.ymin, block.xmax, block.ymax
+    if block.split != "train":
+        same_scene = table[table.scene == block.scene]
+        for _, other in same_scene.iterrows():
+            dr, dc = other.row - block.row, other.col - block.col
+            if other.split == block.split or max(abs(dr), abs(dc)) != 1:
+                continue
+            # Side neighbours push the facing side in; a diagonal one pushes the row side.
+            if dr == 1:
+                ymax -= buffer
+            elif dr == -1:
+                ymin += buffer
+            elif dc == 1:
+                xmax -= buffer
+            else:
+                xmin += buffer
+    return shapely.box(xmin, ymin, max(xmin, xmax), max(ymin, ymax))
+
+
+class BlockRandomSampler(Sampler):
+    """Random patches inside rectangular blocks, blocks drawn by area."""
+
+    def __init__(
+        self, dataset: GeoDataset, blocks: list[shapely.Polygon], size: int, length: int, generator: Any = None
+    ) -> None:
+        self.samplers = [
+            RandomGeoSampler(dataset, size, length=1, roi=block, generator=generator)
+            for block in blocks
+            if _fits(dataset, block, size)
+        ]
+        self.areas = torch.tensor([s.roi.area for s in self.samplers], dtype=torch.float64)
+        self.length = length if self.samplers else 0
+        self.generator = generator
+
+    def __iter__(self) -> Iterator[Any]:
+        picks = torch.multinomial(self.areas, self.length, replacement=True, generator=self.generator)
+        for pick in picks.tolist():
+            yield next(iter(self.samplers[pick]))
+
+    def __len__(self) -> int:
+        return self.length
+
+
+class BlockGridSampler(Sampler):
+    """Non-overlapping patches covering each rectangular block."""
+
+    def __init__(self, dataset: GeoDataset, blocks: list[shapely.Polygon], size: int) -> None:
+        self.samplers = [
+            GridGeoSampler(dataset, size, size, roi=block) for block in blocks if _fits(dataset, block, size)
+        ]
+
+    def __iter__(self) -> Iterator[Any]:
+        for sampler in self.samplers:
+            yield from sampler
+
+    def __len__(self) -> int:
+        return sum(len(sampler) for sampler in self.samplers)
+
+
+def _fits(dataset: GeoDataset, block: shapely.Polygon, size: int) -> bool:
+    xmin, ymin, xmax, ymax = block.bounds
+    res_x, res_y = dataset.res
+    return (xmax - xmin) >= size * res_x and (ymax - ymin) >= size * res_y
+
+
+class PatchPairSegmentationDataModule(MinegeoDataModule):
+    """Image/mask patch pairs (``img/img_N.tif`` + ``mask/mask_N.tif``) split by place.
+
+    Args:
+        root: folder holding ``img/`` and ``mask/``.
+        class_names: class of each mask index, background first.
+        mask_classes: mask value -> class name (the real tailings masks: {1: tailings_dam}).
+        bands: band names to use (default: all of the files' bands).
+        patch_size: side every patch is padded or cropped to.
+        split_distance_px: patches closer than this (in pixels of the first file) share a
+            place and a split (default: one patch, which is also the buffer between splits).
+        fractions: share of places per split.
+        reflectance_scale: factor from stored values to reflectance.
+        batch_size, num_workers, augment, seed, run_dir: see :class:`MinegeoDataModule`.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        class_names: Sequence[str] = SEGMENTATION_CLASSES,
+        mask_classes: dict[int, str] | None = None,
+        bands: Sequence[str] | None = None,
+        patch_size: int = 448,
+        split_distance_px: int | None = None,
+        fractions: dict[str, float] | None = None,
+        reflectance_scale: float = 1.0,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        augment: bool = True,
+        seed: int = 0,
+        run_dir: str | Path | None = None,
+    ) -> None:
+        super().__init__(class_names, patch_size, batch_size, num_workers, augment, seed, run_dir)
+        self.root = Path(root)
+        self.mask_classes = {int(k): v for k, v in (mask_classes or {1: "tailings_dam"}).items()}
+        self.bands = list(bands) if bands else None
+        self.split_distance_px = split_distance_px or patch_size
+        self.fractions = dict(fractions or DEFAULT_FRACTIONS)
+        self.reflectance_scale = reflectance_scale
+        self.subsets: dict[str, Subset] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load the pairs, group them by place, split, and estimate train statistics (once)."""
+        if self.preprocessing is not None:
+            return
+        dataset = MaskedPatches(
+            self.root,
+            bands=self.bands,
+            patch_size=self.patch_size,
+            mask_classes=self.mask_classes,
+            class_names=self.class_names,
+        )
+        footprints = dataset.footprints()
+        resolution_m = _median_pixel_size_m(list(footprints["path"]))
+        groups = group_by_place(footprints, self.split_distance_px * resolution_m)
+        splits = assign_splits(groups, self.fractions, self.seed)
+        self.subsets = {s: Subset(dataset, np.flatnonzero(splits == s).tolist()) for s in SPLITS}
+        images = (self.subsets["train"][i]["image"] for i in range(len(self.subsets["train"])))
+        mean, std = band_statistics(images, num_bands=len(dataset.bands))
+        self.preprocessing = Preprocessing(tuple(dataset.bands), mean, std, self.reflectance_scale, resolution_m)
+        if self.run_dir is not None:
+            table = pd.DataFrame({"path": footprints["path"], "group": groups, "split": splits})
+            save_split(self.run_dir / "split.csv", table)
+        self._save_stats()
+
+    def _loader(self, split: str) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            self.subsets[split],
+            shuffle=split == "train",
+            generator=generator,
+            collate_fn=_collate_pairs,
+            **self._loader_kwargs(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled train pairs."""
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        """Val pairs, in order."""
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        """Test pairs, in order."""
+        return self._loader("test")
+
+
+def _collate_pairs(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "image": torch.stack([s["image"] for s in samples]),
+        "mask": torch.stack([s["mask"] for s in samples]),
+        "path": [s["path"] for s in samples],
+    }
+
+
+def _median_pixel_size_m(paths: Sequence[str]) -> float:
+    """Median ground pixel size of the patches, in metres (truncated exports differ)."""
+    sizes = []
+    for path in paths:
+        with open_raster(path) as src:
+            sizes.append(pixel_size_m(src))
+    return float(np.median(sizes))

@@ -1,0 +1,158 @@
+"""Train and test a model: ``python -m minegeo.train +experiment=fcn_mines [overrides]``.
+
+Writes into the Hydra run directory: ``metrics.json`` (flat final metrics of the best
+checkpoint), ``checkpoints/best.ckpt`` (the checkpoint bundle), the resolved config in
+``.hydra/``, CSV logs, the split and band statistics, and (W&B on) a ``wandb/`` run. The
+last line on stdout is ``run_dir: <path>``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from minegeo.config import CONFIG_DIR, register_resolvers
+from minegeo.errors import MinegeoInputError
+from minegeo.io import atomic_path
+
+register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """Entry point; returns the optimised metric for sweepers."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        metrics = train(cfg, run_dir)
+    except MinegeoInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    print(f"run_dir: {run_dir}")
+    value = metrics.get(cfg.optimized_metric)
+    return float(value) if value is not None else None
+
+
+def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Fit and test one configuration (or every fold of it); write and return metrics.json."""
+    import lightning
+
+    if cfg.get("world"):
+        from minegeo.datasets.synthetic import ensure_world
+
+        ensure_world(cfg.world.root, seed=cfg.world.seed, size=cfg.world.size)
+    lightning.seed_everything(cfg.seed, workers=True)
+    if cfg.get("kfold"):
+        metrics = _cross_validate(cfg, run_dir)
+    else:
+        metrics = fit_and_test(cfg, run_dir)
+    metrics["experiment"] = cfg.experiment_name
+    with atomic_path(run_dir / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    return metrics
+
+
+def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Instantiate data, model, task and trainer; fit; validate and test the best checkpoint."""
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    model = instantiate(cfg.model)
+    check_compatible(datamodule, model)
+    task = instantiate(cfg.task, model=model, model_config=OmegaConf.to_container(cfg.model, resolve=True))
+    loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values() if node]
+    callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
+    trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    started = time.perf_counter()
+    if cfg.train:
+        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    best = _best_checkpoint(trainer) or cfg.get("ckpt_path")
+    metrics: dict[str, Any] = {}
+    for stage in ("validate", "test") if cfg.test else ("validate",):
+        results = getattr(trainer, stage)(task, datamodule=datamodule, ckpt_path=best, verbose=False)
+        metrics.update(_as_floats(results[0]))
+    metrics["epochs"] = int(trainer.current_epoch)
+    metrics["wall_time_s"] = round(time.perf_counter() - started, 2)
+    metrics["best_checkpoint"] = str(best) if best else None
+    _write_confusion(task, run_dir)
+    _finish_wandb(loggers)
+    return metrics
+
+
+def check_compatible(datamodule: Any, model: Any) -> None:
+    """Refuse, before training, a model whose input bands do not match the data's.
+
+    Raises:
+        MinegeoInputError: naming both band counts.
+    """
+    first_conv = next((m for m in model.modules() if hasattr(m, "in_channels")), None)
+    expected = getattr(first_conv, "in_channels", None)
+    if expected is not None and expected != datamodule.num_bands:
+        bands = ",".join(datamodule.preprocessing.bands)
+        raise MinegeoInputError(
+            f"model expects {expected} input bands but the data has {datamodule.num_bands} ({bands}); "
+            "set model.in_channels or data.bands"
+        )
+
+
+def _cross_validate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """The paper's protocol: train on k-1 folds, test on the held-out one; mean ± std."""
+    import numpy as np
+
+    per_fold = []
+    for fold in range(int(cfg.kfold)):
+        fold_cfg = cfg.copy()
+        fold_dir = run_dir / f"fold_{fold}"
+        OmegaConf.update(fold_cfg, "data.fold", fold, force_add=True)
+        OmegaConf.update(fold_cfg, "data.run_dir", str(fold_dir), force_add=True)
+        for node in (fold_cfg.get("callbacks") or {}).values():
+            if node and "dirpath" in node:
+                node.dirpath = str(fold_dir / "checkpoints")
+        per_fold.append(fit_and_test(fold_cfg, fold_dir))
+    numeric = [k for k, v in per_fold[0].items() if isinstance(v, float | int) and k != "epochs"]
+    summary: dict[str, Any] = {k: float(np.mean([m[k] for m in per_fold])) for k in numeric}
+    summary |= {f"{k}_std": float(np.std([m[k] for m in per_fold])) for k in numeric}
+    summary["folds"] = len(per_fold)
+    summary["epochs"] = int(sum(m["epochs"] for m in per_fold))
+    return summary
+
+
+def _best_checkpoint(trainer: Any) -> str | None:
+    callback = getattr(trainer, "checkpoint_callback", None)
+    path = getattr(callback, "best_model_path", "") if callback else ""
+    return path or None
+
+
+def _as_floats(results: dict[str, Any]) -> dict[str, float]:
+    return {key: float(value) for key, value in results.items()}
+
+
+def _write_confusion(task: Any, run_dir: Path) -> None:
+    matrices = getattr(task, "confusion_matrices", {})
+    if not matrices:
+        return
+    payload = {"class_names": list(task.class_names)}
+    payload |= {stage: matrix.tolist() for stage, matrix in matrices.items()}
+    with atomic_path(run_dir / "confusion.json") as tmp:
+        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def _finish_wandb(loggers: list[Any]) -> None:
+    # Each multirun job must get its own W&B run.
+    if any(type(logger).__name__ == "WandbLogger" for logger in loggers):
+        import wandb
+
+        wandb.finish()
+
+
+if __name__ == "__main__":
+    main()
