@@ -1,0 +1,157 @@
+"""Patch classification data: the paper's discovery (201 px) and ore-type (21 px) sets.
+
+Splits are spatial (whole places, one patch of buffer), statistics come from the train
+split only, and both are saved with the run. Batches are normalised after they reach the
+device (:class:`~minegeo.datamodules.base.MinegeoDataModule`), with the same
+:class:`~minegeo.tasks.bundle.Preprocessing` the checkpoint keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from minegeo.datamodules.base import MinegeoDataModule
+from minegeo.datamodules.splits import (
+    DEFAULT_FRACTIONS,
+    assign_splits,
+    group_by_place,
+    kfold_assign,
+    save_split,
+)
+from minegeo.datamodules.stats import band_statistics
+from minegeo.datasets.patches import PatchFolder
+from minegeo.errors import MinegeoInputError
+from minegeo.tasks.bundle import Preprocessing
+
+
+class PatchDataModule(MinegeoDataModule):
+    """Class-folder patches split by place, for patch classification tasks.
+
+    Batches hold ``image`` (B, C, H, W), normalised with nodata set to 0, and ``label``
+    (B,) class indexes. Loaders yield stored values; the bundle's ``reflectance_scale``
+    turns them into reflectance during normalisation, as predict does with raw files.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        class_names: Sequence[str] | None = None,
+        bands: Sequence[str] | None = None,
+        patch_size: int = 201,
+        reflectance_scale: float = 1.0,
+        balance: bool = True,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        split_distance_px: float | None = None,
+        fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
+        kfold: int | None = None,
+        fold: int = 0,
+        seed: int = 0,
+        augment: bool = True,
+        run_dir: str | Path | None = None,
+    ) -> None:
+        """Keep the settings; the data is read in :meth:`setup`.
+
+        Args:
+            root: folder of class folders of ``.tif`` patches.
+            class_names: classes in label order (default: the folder names, sorted,
+                known after :meth:`setup`).
+            bands: band names to read (default: the files' bands).
+            patch_size: side of the patches, pixels (201 discovery, 21 ore type).
+            reflectance_scale: factor from stored values to reflectance.
+            balance: keep as many patches per class as the smallest class has.
+            batch_size: patches per batch.
+            num_workers: data loader worker processes.
+            split_distance_px: patches closer than this (pixels) share a split; default
+                ``patch_size``, a one-patch buffer.
+            fractions: target fraction per split (``train``, ``val``, ``test``).
+            kfold: number of folds for k-fold cross-validation, or None for one split.
+            fold: the held-out fold (used as both val and test) when ``kfold`` is set.
+            seed: seed of balancing, split assignment and shuffling.
+            augment: random flips and 90-degree rotations of train batches.
+            run_dir: where to save ``split.csv`` and ``stats.json`` (None: not saved).
+        """
+        super().__init__(class_names or (), patch_size, batch_size, num_workers, augment, seed, run_dir)
+        if kfold is not None and not 0 <= fold < kfold:
+            raise MinegeoInputError(f"fold {fold} is outside 0..{kfold - 1} for kfold={kfold}")
+        self.root = Path(root)
+        self.bands = tuple(bands) if bands is not None else None
+        self.reflectance_scale = reflectance_scale
+        self.balance = balance
+        self.split_distance_px = patch_size if split_distance_px is None else split_distance_px
+        self.fractions = dict(fractions)
+        self.kfold = kfold
+        self.fold = fold
+        self.splits: dict[str, Subset[dict[str, Any]]] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        """Index the patches, split them by place, and compute train statistics (once)."""
+        if self.preprocessing is not None:
+            return
+        folder = PatchFolder(
+            self.root,
+            class_names=self.class_names or None,
+            bands=self.bands,
+            patch_size=self.patch_size,
+            balance=self.balance,
+            seed=self.seed,
+        )
+        self.class_names = folder.class_names
+        table = self._split_table(folder)
+        for name in ("train", "val", "test"):
+            members = np.flatnonzero(table["split"].isin(_members(name)))
+            self.splits[name] = Subset(folder, members.tolist())
+        train = self.splits["train"]
+        if not len(train):
+            raise MinegeoInputError(f"{self.root}: no patch was assigned to the train split; add patches")
+        images = (train[i]["image"] * self.reflectance_scale for i in range(len(train)))
+        mean, std = band_statistics(images, folder.num_bands)
+        self.preprocessing = Preprocessing(
+            folder.bands, mean, std, self.reflectance_scale, folder.resolution_m
+        )
+        if self.run_dir is not None:
+            save_split(self.run_dir / "split.csv", table)
+        self._save_stats()
+
+    def _split_table(self, folder: PatchFolder) -> pd.DataFrame:
+        """One row per patch: path, label, place group and split (and fold for k-fold)."""
+        footprints = folder.footprints()
+        groups = group_by_place(footprints, self.split_distance_px * folder.resolution_m)
+        table = pd.DataFrame({"path": footprints["path"], "label": footprints["label"], "group": groups})
+        if self.kfold is None:
+            table["split"] = assign_splits(groups, self.fractions, self.seed)
+        else:
+            table["fold"] = kfold_assign(groups, self.kfold, self.seed)
+            table["split"] = np.where(table["fold"] == self.fold, "heldout", "train")
+        return table
+
+    def train_dataloader(self) -> DataLoader[dict[str, Any]]:
+        """Shuffled train patches, in an order fixed by the seed."""
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(self.splits["train"], shuffle=True, generator=generator, **self._loader_kwargs())
+
+    def val_dataloader(self) -> DataLoader[dict[str, Any]]:
+        """Validation patches (the held-out fold under k-fold)."""
+        return DataLoader(self.splits["val"], **self._loader_kwargs())
+
+    def test_dataloader(self) -> DataLoader[dict[str, Any]]:
+        """Test patches (the held-out fold under k-fold)."""
+        return DataLoader(self.splits["test"], **self._loader_kwargs())
+
+    def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
+        """Normalise and augment (see the base class); labels become a long tensor."""
+        batch = super().on_after_batch_transfer(batch, dataloader_idx)
+        batch["label"] = torch.as_tensor(batch["label"], device=batch["image"].device).long()
+        return batch
+
+
+def _members(split: str) -> tuple[str, ...]:
+    """Split-table values that belong to ``split`` (the k-fold held-out fold is val and test)."""
+    return (split,) if split == "train" else (split, "heldout")
