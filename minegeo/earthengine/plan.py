@@ -1,0 +1,202 @@
+"""Export tasks as plain data: what each task exports, where to, and how big it will be.
+
+Planning needs no Earth Engine: it turns patch regions and scan tiles into ``ExportTask``
+rows (geometry, CRS, scale, bands, pixel counts, estimated bytes, destination), which the
+dry run writes to ``manifest.csv`` and the real run submits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import shapely
+from pyproj import CRS, Transformer
+
+from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE, utm_epsg
+from minegeo.earthengine.grid import ScanTile
+from minegeo.earthengine.names import sanitize_name
+from minegeo.earthengine.regions import PatchRegion
+from minegeo.errors import MinegeoInputError
+
+__all__ = ["BYTES_PER_VALUE", "Destination", "ExportTask", "plan_tasks", "resolve_crs"]
+
+#: Exports are float32 reflectance.
+BYTES_PER_VALUE = 4
+#: Folder (Drive) or path segment (Cloud Storage) of scan tiles.
+SCAN_GROUP = "scan"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where exported files go: a Google Drive folder per class, or a Cloud Storage bucket."""
+
+    kind: Literal["drive", "gcs"] = "drive"
+    #: Drive: base folder name; each class gets ``<folder>_<class>`` (Drive folders are flat).
+    folder: str = "minegeo"
+    #: Cloud Storage bucket name (without ``gs://``).
+    bucket: str | None = None
+    #: Cloud Storage object prefix under which ``<class>/<class>_<id>.tif`` files land.
+    prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("drive", "gcs"):
+            raise MinegeoInputError(f"destination.kind {self.kind!r} is not valid; expected drive or gcs")
+        if self.kind == "gcs" and not self.bucket:
+            raise MinegeoInputError(
+                "destination.bucket is empty; expected a bucket name with destination.kind=gcs"
+            )
+
+    def locate(self, group: str, name: str) -> tuple[str, str]:
+        """Container (Drive folder or bucket) and ``fileNamePrefix`` of a file.
+
+        Args:
+            group: the class (patches) or ``scan`` (tiles).
+            name: the file stem.
+
+        Returns:
+            (folder or bucket, file name prefix).
+        """
+        if self.kind == "drive":
+            return (f"{sanitize_name(self.folder)}_{group}" if self.folder else group), name
+        segments = [sanitize_name(s) for s in self.prefix.split("/") if s.strip()]
+        return str(self.bucket), "/".join([*segments, group, name])
+
+    def uri(self, container: str, file_prefix: str) -> str:
+        """Where the file will appear, for the manifest (``gs://...`` or ``drive://folder/...``)."""
+        scheme = "drive" if self.kind == "drive" else "gs"
+        return f"{scheme}://{container}/{file_prefix}.tif"
+
+
+@dataclass(frozen=True)
+class ExportTask:
+    """One image export: a region of the composite written as one GeoTIFF (or EE's splits)."""
+
+    name: str
+    kind: Literal["patch", "tile"]
+    #: Class (patches) or ``scan`` (tiles).
+    group: str
+    #: (west, south, east, north) in EPSG:4326.
+    bounds: tuple[float, float, float, float]
+    crs: str
+    scale: float
+    bands: tuple[str, ...]
+    width: int
+    height: int
+    #: Drive folder or bucket.
+    container: str
+    file_prefix: str
+    uri: str
+
+    @property
+    def pixels(self) -> int:
+        """Pixels per band."""
+        return self.width * self.height
+
+    @property
+    def estimated_bytes(self) -> int:
+        """Uncompressed float32 size of the file."""
+        return self.pixels * len(self.bands) * BYTES_PER_VALUE
+
+    @property
+    def wkt(self) -> str:
+        """The region as WKT (EPSG:4326)."""
+        return shapely.box(*self.bounds).wkt
+
+
+def resolve_crs(crs: str, bounds: tuple[float, float, float, float]) -> str:
+    """The CRS a task exports in: ``utm`` picks the UTM zone of the region's centre.
+
+    Args:
+        crs: ``EPSG:4326`` (default), ``utm``, or any ``EPSG:<code>``.
+        bounds: the region (west, south, east, north).
+
+    Returns:
+        an ``EPSG:<code>`` string.
+    """
+    if crs.lower() == "utm":
+        west, south, east, north = bounds
+        return f"EPSG:{utm_epsg((south + north) / 2, (west + east) / 2)}"
+    try:
+        code = CRS.from_user_input(crs).to_epsg()
+    except Exception as error:  # pyproj raises CRSError, a bare Exception subclass
+        raise MinegeoInputError(
+            f"collection.crs {crs!r} is not a CRS; expected EPSG:4326, utm or EPSG:<code>"
+        ) from error
+    if code is None:
+        raise MinegeoInputError(
+            f"collection.crs {crs!r} has no EPSG code; expected EPSG:4326, utm or EPSG:<code>"
+        )
+    return f"EPSG:{code}"
+
+
+def pixel_shape(bounds: tuple[float, float, float, float], crs: str, scale: float) -> tuple[int, int]:
+    """Estimated (width, height) in pixels of a region exported at ``scale`` in ``crs``.
+
+    Earth Engine turns a scale in metres into degrees at the equator for geographic CRSs
+    (so 10 m is 8.98e-5 degrees both ways); projected CRSs take the region's extent there.
+
+    Args:
+        bounds: (west, south, east, north) in EPSG:4326.
+        crs: an ``EPSG:<code>`` string.
+        scale: metres per pixel.
+
+    Returns:
+        (width, height).
+    """
+    target = CRS.from_user_input(crs)
+    if target.is_geographic:
+        west, south, east, north = bounds
+        step = scale / EE_METRES_PER_DEGREE
+        return math.ceil((east - west) / step - 1e-6), math.ceil((north - south) / step - 1e-6)
+    transformer = Transformer.from_crs(4326, target, always_xy=True)
+    left, bottom, right, top = transformer.transform_bounds(*bounds, densify_pts=21)
+    return math.ceil((right - left) / scale - 1e-6), math.ceil((top - bottom) / scale - 1e-6)
+
+
+def plan_tasks(
+    items: Sequence[PatchRegion | ScanTile],
+    destination: Destination,
+    crs: str,
+    scale: float,
+    bands: tuple[str, ...],
+) -> list[ExportTask]:
+    """Turn patch regions or scan tiles into export tasks.
+
+    Args:
+        items: patch regions (files ``<class>/<class>_<id>.tif``) or scan tiles (``scan/...``).
+        destination: where the files go.
+        crs: ``EPSG:4326``, ``utm`` or ``EPSG:<code>``.
+        scale: metres per pixel.
+        bands: the exported bands.
+
+    Returns:
+        one task per item, in order.
+    """
+    tasks = []
+    for item in items:
+        kind: Literal["patch", "tile"] = "patch" if isinstance(item, PatchRegion) else "tile"
+        group = item.label if isinstance(item, PatchRegion) else SCAN_GROUP
+        task_crs = resolve_crs(crs, item.bounds)
+        width, height = pixel_shape(item.bounds, task_crs, scale)
+        container, file_prefix = destination.locate(group, item.name)
+        uri = destination.uri(container, file_prefix)
+        tasks.append(
+            ExportTask(
+                item.name,
+                kind,
+                group,
+                item.bounds,
+                task_crs,
+                scale,
+                bands,
+                width,
+                height,
+                container,
+                file_prefix,
+                uri,
+            )
+        )
+    return tasks
