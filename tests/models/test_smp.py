@@ -1,0 +1,61 @@
+"""Tests for the segmentation_models_pytorch wrapper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from minegeo.errors import MinegeoInputError
+from minegeo.models import SegmentationModel, smp_model
+
+
+@pytest.mark.parametrize(
+    ("arch", "multiple"), [("Unet", 32), ("FPN", 32), ("DeepLabV3Plus", 16), ("PSPNet", 8), ("PAN", 64)]
+)
+def test_geometry_size_multiple(arch: str, multiple: int) -> None:
+    assert smp_model(arch, in_channels=3).geometry.size_multiple == multiple
+
+
+@pytest.mark.parametrize("in_channels", [12, 3])
+def test_output_is_per_pixel_scores(in_channels: int) -> None:
+    model = smp_model("Unet", in_channels=in_channels, num_classes=3).eval()
+    assert model(torch.zeros(1, in_channels, 64, 96)).shape == (1, 3, 64, 96)
+
+
+def test_segformer_builds() -> None:
+    model = smp_model("Segformer", in_channels=12, num_classes=2).eval()
+    assert model(torch.zeros(1, 12, 64, 64)).shape == (1, 2, 64, 64)
+
+
+def test_instantiable_from_hydra_node() -> None:
+    model = instantiate({"_target_": "minegeo.models.smp_model", "arch": "FPN", "in_channels": 4})
+    assert isinstance(model, SegmentationModel)
+
+
+def test_loads_full_model_weights(tmp_path: Path) -> None:
+    source = smp_model("Unet", in_channels=4)
+    torch.save(source.model.state_dict(), tmp_path / "full.pt")
+    loaded = smp_model("Unet", in_channels=4, weights_path=str(tmp_path / "full.pt"))
+    torch.testing.assert_close(loaded.state_dict(), source.state_dict())
+
+
+def test_loads_encoder_only_weights(tmp_path: Path) -> None:
+    source = smp_model("Unet", in_channels=4)
+    torch.save(source.model.encoder.state_dict(), tmp_path / "encoder.pt")
+    loaded = smp_model("FPN", in_channels=4, weights_path=str(tmp_path / "encoder.pt"))
+    torch.testing.assert_close(loaded.model.encoder.state_dict(), source.model.encoder.state_dict())
+
+
+def test_mismatched_weights_name_the_file(tmp_path: Path) -> None:
+    torch.save(smp_model("Unet", in_channels=3).state_dict(), tmp_path / "rgb.pt")
+    with pytest.raises(MinegeoInputError, match=r"rgb\.pt: weights fit neither"):
+        smp_model("Unet", in_channels=12, weights_path=str(tmp_path / "rgb.pt"))
+
+
+def test_unreadable_weights_name_the_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.pt").write_text("not torch")
+    with pytest.raises(MinegeoInputError, match=r"bad\.pt: not a readable weights file"):
+        smp_model("Unet", in_channels=12, weights_path=str(tmp_path / "bad.pt"))
