@@ -1,0 +1,109 @@
+"""Registry cross-check: is each detection a registered mine (concession or ANM dam)?
+
+Distances are measured in the UTM zone of each detection (detections are grouped by
+zone), so a state-wide run spanning several zones keeps metric distances exact to the
+UTM scale factor. A detection inside a concession is at distance 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from minegeo.datasets.registries import BadRow, read_anm_dams, read_concessions
+from minegeo.inference.detections import utm_crs
+
+#: Columns the cross-check adds to the detections.
+REGISTRY_COLUMNS = ("registered", "registry_distance_m", "registry_id", "registry_kind")
+
+
+def registry_features(
+    concessions: gpd.GeoDataFrame | None = None, dams: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """Concession polygons and dam points as one EPSG:4326 frame.
+
+    Args:
+        concessions: SIGMINE-style polygons with a ``process`` column (process number).
+        dams: ANM dam points with a ``dam_id`` column.
+
+    Returns:
+        columns ``registry_id`` (str), ``registry_kind`` ("concession" or "dam"), geometry.
+    """
+    parts = []
+    for frame, id_column, kind in ((concessions, "process", "concession"), (dams, "dam_id", "dam")):
+        if frame is None or frame.empty:
+            continue
+        ids = frame[id_column].astype(str) if id_column in frame.columns else frame.index.astype(str)
+        part = gpd.GeoDataFrame(
+            {"registry_id": list(ids), "registry_kind": kind}, geometry=list(frame.geometry), crs=frame.crs
+        )
+        parts.append(part.to_crs("EPSG:4326"))
+    if not parts:
+        return gpd.GeoDataFrame({"registry_id": [], "registry_kind": []}, geometry=[], crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+
+
+def load_registries(
+    concessions: str | Path | None, dams: str | Path | None
+) -> tuple[gpd.GeoDataFrame | None, list[BadRow]]:
+    """Read the registries a run names (either may be None).
+
+    Args:
+        concessions: a SIGMINE-style vector file, or None.
+        dams: an ANM dam list (TSV), or None.
+
+    Returns:
+        the registry features (None when no registry was given) and the unreadable rows.
+
+    Raises:
+        MinegeoInputError: from the parsers, for a missing or unreadable file.
+    """
+    if concessions is None and dams is None:
+        return None, []
+    bad_rows: list[BadRow] = []
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    if concessions is not None:
+        table = read_concessions(concessions)
+        frames["concessions"], bad_rows = table.frame, bad_rows + table.bad_rows
+    if dams is not None:
+        table = read_anm_dams(dams)
+        frames["dams"], bad_rows = table.frame, bad_rows + table.bad_rows
+    return registry_features(**frames), bad_rows
+
+
+def cross_check(
+    detections: gpd.GeoDataFrame, registry: gpd.GeoDataFrame | None, max_distance_m: float = 0.0
+) -> gpd.GeoDataFrame:
+    """Tag each detection registered or not, with the nearest registered feature.
+
+    Args:
+        detections: EPSG:4326 detections with ``lon`` and ``lat`` columns.
+        registry: features from :func:`registry_features`; None when no registry was given
+            (every detection is then unregistered, at unknown distance).
+        max_distance_m: a detection this close to a registered feature counts as registered.
+
+    Returns:
+        the detections with ``REGISTRY_COLUMNS`` added.
+    """
+    checked = detections.copy()
+    checked["registry_distance_m"] = np.nan
+    checked["registry_id"] = pd.Series([None] * len(checked), index=checked.index, dtype=object)
+    checked["registry_kind"] = pd.Series([None] * len(checked), index=checked.index, dtype=object)
+    if registry is not None and not registry.empty and not checked.empty:
+        zones = [utm_crs(lon, lat).to_epsg() for lon, lat in zip(checked["lon"], checked["lat"], strict=True)]
+        for epsg, group in checked.groupby(pd.Series(zones, index=checked.index)):
+            nearest = _nearest(group, registry, int(epsg))
+            checked.loc[group.index, list(nearest.columns)] = nearest
+    checked["registered"] = (checked["registry_distance_m"] <= max_distance_m).to_numpy()
+    return checked
+
+
+def _nearest(group: gpd.GeoDataFrame, registry: gpd.GeoDataFrame, epsg: int) -> pd.DataFrame:
+    """Nearest registry feature of each detection, measured in one UTM zone."""
+    local = group[["geometry"]].to_crs(epsg)
+    joined = gpd.sjoin_nearest(local, registry.to_crs(epsg), how="left", distance_col="registry_distance_m")
+    joined = joined[~joined.index.duplicated(keep="first")]  # ties: any nearest will do
+    return joined[["registry_distance_m", "registry_id", "registry_kind"]]
