@@ -1,0 +1,61 @@
+"""Semantic segmentation: one class per pixel (background, mine, tailings dam)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from torch import nn
+
+from minegeo.tasks.base import BaseTask, OptimizerFactory, SchedulerFactory
+from minegeo.tasks.losses import IGNORE_INDEX, SegmentationLoss
+
+
+class SegmentationTask(BaseTask):
+    """Per-pixel classification with a weighted sum of losses; nodata pixels (255) are ignored.
+
+    Batches are ``{"image": (B, C, H, W) float, "mask": (B, H, W) long}``. Besides the
+    metrics every task logs, segmentation logs ``{stage}/iou_fg`` and ``{stage}/f1_fg``,
+    the macro averages over the classes other than ``background_class``.
+
+    Args:
+        model: the network, (B, C, H, W) -> (B, n, H, W) logits, with ``geometry``.
+        model_config: the Hydra node that rebuilds ``model``.
+        class_names: class names in output-channel order.
+        optimizer: optimizer factory taking the parameters.
+        scheduler: scheduler factory taking the optimizer, or None.
+        scheduler_monitor: metric a ReduceLROnPlateau scheduler watches.
+        log_images: validation samples drawn as panels to each W&B logger per epoch.
+        loss: weight of each loss term, some of ``ce``, ``dice``, ``focal``, ``jaccard``,
+            ``lovasz``; None for cross-entropy alone.
+        class_weights: one weight per class for the weighted terms, or None.
+        background_class: class left out of the foreground averages and sample panels.
+    """
+
+    kind = "segmentation"
+    target_key = "mask"
+    ignore_index = IGNORE_INDEX
+
+    def __init__(
+        self,
+        model: nn.Module,
+        model_config: Mapping[str, Any],
+        class_names: Sequence[str],
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_monitor: str = "val/loss",
+        log_images: int = 4,
+        loss: Mapping[str, float] | None = None,
+        class_weights: Sequence[float] | None = None,
+        background_class: str | None = "background",
+    ) -> None:
+        super().__init__(
+            model, model_config, class_names, optimizer, scheduler, scheduler_monitor, log_images
+        )
+
+    def configure_losses(self) -> None:
+        """The weighted loss sum from ``loss`` and ``class_weights``."""
+        weights = self.hparams.get("loss") or {"ce": 1.0}
+        self.criterion = SegmentationLoss(
+            dict(weights), len(self.class_names), self.hparams.get("class_weights")
+        )
