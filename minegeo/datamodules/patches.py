@@ -90,6 +90,7 @@ class PatchDataModule(MinegeoDataModule):
         self.kfold = kfold
         self.fold = fold
         self.splits: dict[str, Subset[dict[str, Any]]] = {}
+        self._folder: PatchFolder | None = None
 
     def setup(self, stage: str | None = None) -> None:
         """Index the patches, split them by place, and compute train statistics (once)."""
@@ -103,7 +104,7 @@ class PatchDataModule(MinegeoDataModule):
             balance=self.balance,
             seed=self.seed,
         )
-        self.class_names = folder.class_names
+        self._folder, self.class_names = folder, folder.class_names
         table = self._split_table(folder)
         for name in ("train", "val", "test"):
             members = np.flatnonzero(table["split"].isin(_members(name)))
@@ -119,6 +120,13 @@ class PatchDataModule(MinegeoDataModule):
         if self.run_dir is not None:
             save_split(self.run_dir / "split.csv", table)
         self._save_stats()
+
+    @property
+    def folder(self) -> PatchFolder:
+        """All patches before splitting (after :meth:`setup`)."""
+        if self._folder is None:
+            raise RuntimeError("call PatchDataModule.setup() first")
+        return self._folder
 
     def _split_table(self, folder: PatchFolder) -> pd.DataFrame:
         """One row per patch: path, label, place group and split (and fold for k-fold)."""
