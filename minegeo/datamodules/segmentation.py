@@ -187,7 +187,8 @@ def split_blocks(
     table = pd.DataFrame(rows, columns=["scene", "row", "col", "xmin", "ymin", "xmax", "ymax"])
     table["split"] = _assign_blocks(len(table), fractions, seed)
     geometries = [_shrunk_block(table, i, buffer) for i in range(len(table))]
-    return gpd.GeoDataFrame(table[["scene", "row", "col", "split"]], geometry=geometries, crs=footprints.crs)
+    blocks = gpd.GeoDataFrame(table[["scene", "row", "col", "split"]], geometry=geometries, crs=footprints.crs)
+    return blocks[~blocks.geometry.is_empty].reset_index(drop=True)
 
 
 def _assign_blocks(n_blocks: int, fractions: dict[str, float], seed: int) -> list[str]:
@@ -207,23 +208,23 @@ def _assign_blocks(n_blocks: int, fractions: dict[str, float], seed: int) -> lis
 
 def _shrunk_block(table: pd.DataFrame, i: int, buffer: float) -> shapely.Polygon:
     block = table.iloc[i]
-    xmin, ymin, xmax, ymax = block.xmin, block.ymin, block.xmax, block.ymax
+    pushed = {"top": False, "bottom": False, "right": False, "left": False}
     if block.split != "train":
-        same_scene = table[table.scene == block.scene]
-        for _, other in same_scene.iterrows():
+        neighbours = table[(table.scene == block.scene) & (table.split != block.split)]
+        for _, other in neighbours.iterrows():
             dr, dc = other.row - block.row, other.col - block.col
-            if other.split == block.split or max(abs(dr), abs(dc)) != 1:
+            if max(abs(dr), abs(dc)) != 1:
                 continue
             # Side neighbours push the facing side in; a diagonal one pushes the row side.
-            if dr == 1:
-                ymax -= buffer
-            elif dr == -1:
-                ymin += buffer
-            elif dc == 1:
-                xmax -= buffer
-            else:
-                xmin += buffer
-    return shapely.box(xmin, ymin, max(xmin, xmax), max(ymin, ymax))
+            side = {1: "top", -1: "bottom"}.get(dr) or {1: "right", -1: "left"}[dc]
+            pushed[side] = True
+    xmin = block.xmin + buffer * pushed["left"]
+    xmax = block.xmax - buffer * pushed["right"]
+    ymin = block.ymin + buffer * pushed["bottom"]
+    ymax = block.ymax - buffer * pushed["top"]
+    if xmax <= xmin or ymax <= ymin:
+        return shapely.Polygon()  # the buffer ate the whole block
+    return shapely.box(xmin, ymin, xmax, ymax)
 
 
 class BlockRandomSampler(Sampler):

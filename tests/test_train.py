@@ -1,0 +1,111 @@
+"""Every experiment composes and runs (one batch, CPU); the run directory holds the contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from minegeo.config import CONFIG_DIR, register_resolvers
+from minegeo.errors import MinegeoInputError
+from minegeo.tasks.bundle import load_bundle
+from minegeo.train import train
+
+WORLD_EXPERIMENTS = ["fcn_mines", "fcn_oretype", "unet_mines", "deeplab_mines"]
+# Tiny models and patches keep one batch of every experiment fast on the CPU.
+SMALL = {
+    "fcn_mines": [],
+    "fcn_oretype": [],
+    "unet_mines": ["data.patch_size=64", "data.block_size_px=128", "data.stats_samples=4"],
+    "deeplab_mines": ["data.patch_size=64", "data.block_size_px=128", "data.stats_samples=4"],
+}
+
+
+def compose_train(overrides: list[str], run_dir: Path) -> DictConfig:
+    register_resolvers()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+def world_overrides(world: Path) -> list[str]:
+    return ["world=small", f"world.root={world}", "logger=csv"]
+
+
+@pytest.mark.parametrize("experiment", WORLD_EXPERIMENTS)
+def test_experiment_runs_one_batch(experiment: str, small_world: Path, tmp_path: Path) -> None:
+    overrides = [f"+experiment={experiment}", "debug=fast", *world_overrides(small_world), *SMALL[experiment]]
+    metrics = train(compose_train(overrides, tmp_path), tmp_path)
+    written = json.loads((tmp_path / "metrics.json").read_text())
+    assert written == json.loads(json.dumps(metrics))
+    assert written["experiment"] == experiment
+    assert any(key.startswith("test/") for key in written)
+    assert any(key.startswith("val/") for key in written)
+
+
+@pytest.mark.real_data
+def test_tailings_experiment_runs_one_batch(shared_data: Path, tmp_path: Path) -> None:
+    overrides = ["+experiment=unet_tailings_rgb", "debug=fast", "logger=csv", "data.batch_size=2"]
+    metrics = train(compose_train(overrides, tmp_path), tmp_path)
+    assert "test/iou_tailings_dam" in metrics
+
+
+def test_checkpoint_bundle_rebuilds_model_and_preprocessing(small_world: Path, tmp_path: Path) -> None:
+    overrides = [
+        "+experiment=fcn_mines",
+        *world_overrides(small_world),
+        "trainer.max_epochs=1",
+        "+trainer.limit_train_batches=1",
+        "+trainer.limit_val_batches=1",
+        "+trainer.limit_test_batches=1",
+    ]
+    train(compose_train(overrides, tmp_path), tmp_path)
+    bundle, model = load_bundle(tmp_path / "checkpoints" / "best.ckpt")
+    assert bundle.class_names == ("mine", "not_mine")
+    assert bundle.patch_size == 201
+    assert len(bundle.preprocessing.bands) == 12
+    assert bundle.geometry.output_stride == 27
+    assert bundle.preprocessing.resolution_m == pytest.approx(10.0)
+    assert sum(p.numel() for p in model.parameters()) == 259_810
+
+
+def test_band_count_mismatch_is_refused_before_training(small_world: Path, tmp_path: Path) -> None:
+    overrides = ["+experiment=fcn_mines", "debug=fast", *world_overrides(small_world), "model.in_channels=3"]
+    with pytest.raises(MinegeoInputError, match="model expects 3 input bands but the data has 12"):
+        train(compose_train(overrides, tmp_path), tmp_path)
+
+
+def test_data_root_without_images_is_refused(small_world: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    overrides = ["+experiment=unet_mines", "debug=fast", *world_overrides(small_world), f"data.images={empty}"]
+    with pytest.raises(MinegeoInputError, match="no GeoTIFF"):
+        train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
+
+
+def test_unknown_experiment_name_is_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "minegeo.train", "+experiment=no_such_experiment", f"hydra.run.dir={tmp_path}"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "no_such_experiment" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_prints_run_dir_last(small_world: Path, tmp_path: Path) -> None:
+    args = ["+experiment=fcn_mines", "debug=fast", *world_overrides(small_world), f"hydra.run.dir={tmp_path}"]
+    result = subprocess.run([sys.executable, "-m", "minegeo.train", *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"run_dir: {tmp_path}"
