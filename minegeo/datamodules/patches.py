@@ -121,6 +121,18 @@ class PatchDataModule(MinegeoDataModule):
             save_split(self.run_dir / "split.csv", table)
         self._save_stats()
 
+    def _check_places(self, table: pd.DataFrame, distance_m: float) -> None:
+        """Refuse a split left empty because the patches come from too few separate places."""
+        empty = [
+            name for name, part in self.fractions.items() if part > 0 and not (table["split"] == name).any()
+        ]
+        if empty:
+            raise MinegeoInputError(
+                f"{self.root}: {len(table)} patches form only {table['group'].nunique()} places "
+                f"{distance_m:g} m apart, leaving split(s) {empty} empty; add patches from more "
+                "places, lower split_distance_px, or use kfold"
+            )
+
     @property
     def folder(self) -> PatchFolder:
         """All patches before splitting (after :meth:`setup`)."""
@@ -131,10 +143,12 @@ class PatchDataModule(MinegeoDataModule):
     def _split_table(self, folder: PatchFolder) -> pd.DataFrame:
         """One row per patch: path, label, place group and split (and fold for k-fold)."""
         footprints = folder.footprints()
-        groups = group_by_place(footprints, self.split_distance_px * folder.resolution_m)
+        distance_m = self.split_distance_px * folder.resolution_m
+        groups = group_by_place(footprints, distance_m)
         table = pd.DataFrame({"path": footprints["path"], "label": footprints["label"], "group": groups})
         if self.kfold is None:
             table["split"] = assign_splits(groups, self.fractions, self.seed)
+            self._check_places(table, distance_m)
         else:
             table["fold"] = kfold_assign(groups, self.kfold, self.seed)
             table["split"] = np.where(table["fold"] == self.fold, "heldout", "train")

@@ -14,6 +14,8 @@ from minegeo import DISCOVERY_CLASSES, ORETYPE_CLASSES
 from minegeo.datamodules.patches import PatchDataModule
 from minegeo.datamodules.splits import load_split
 from minegeo.datamodules.stats import load_stats
+from minegeo.errors import MinegeoInputError
+from minegeo.tasks.bundle import Preprocessing
 from tests.datasets.test_patches import make_folder, write_patch
 
 PATCH = 9  # pixels; the tiny patches are 90 m wide at 10 m
@@ -34,6 +36,12 @@ def ready(root: Path, **kwargs: object) -> PatchDataModule:
     return module
 
 
+def preprocessing(module: PatchDataModule) -> Preprocessing:
+    """The module's preprocessing, known after setup."""
+    assert module.preprocessing is not None
+    return module.preprocessing
+
+
 def split_paths(module: PatchDataModule, split: str) -> list[str]:
     """Paths of the patches in one split, in loader order."""
     files = module.folder.files
@@ -45,7 +53,9 @@ def test_every_patch_lands_in_exactly_one_split(patch_root: Path) -> None:
     counts = {name: len(module.splits[name]) for name in ("train", "val", "test")}
     assert sum(counts.values()) == 25
     assert all(counts.values())
-    assert not set(split_paths(module, "train")) & set(split_paths(module, "val") + split_paths(module, "test"))
+    assert not set(split_paths(module, "train")) & set(
+        split_paths(module, "val") + split_paths(module, "test")
+    )
 
 
 def test_near_duplicates_share_a_split(patch_root: Path, tmp_path: Path) -> None:
@@ -72,15 +82,15 @@ def test_run_dir_receives_split_and_stats(patch_root: Path, tmp_path: Path) -> N
     assert list(table.columns) == ["path", "label", "group", "split"]
     bands, mean, std = load_stats(tmp_path / "run" / "stats.json")
     assert (bands, mean, std) == (
-        module.preprocessing.bands,
-        module.preprocessing.mean,
-        module.preprocessing.std,
+        preprocessing(module).bands,
+        preprocessing(module).mean,
+        preprocessing(module).std,
     )
 
 
 def test_preprocessing_describes_the_files(patch_root: Path) -> None:
     module = ready(patch_root, reflectance_scale=1e-4)
-    pre = module.preprocessing
+    pre = preprocessing(module)
     assert pre.bands == ("B2", "B3", "B4")
     assert pre.resolution_m == pytest.approx(10.0)
     assert pre.reflectance_scale == 1e-4
@@ -90,12 +100,12 @@ def test_preprocessing_describes_the_files(patch_root: Path) -> None:
 
 
 def test_statistics_ignore_val_and_test_patches(patch_root: Path) -> None:
-    before = ready(patch_root).preprocessing
+    before = preprocessing(ready(patch_root))
     held_out = split_paths(ready(patch_root), "val") + split_paths(ready(patch_root), "test")
     for path in held_out:
         with rasterio.open(path, "r+") as dst:
             dst.write(dst.read() * 100 + 7)
-    assert ready(patch_root).preprocessing == before
+    assert preprocessing(ready(patch_root)) == before
 
 
 def test_kfold_holds_one_fold_out_as_val_and_test(patch_root: Path) -> None:
@@ -106,7 +116,9 @@ def test_kfold_holds_one_fold_out_as_val_and_test(patch_root: Path) -> None:
 
 
 def test_kfold_folds_cover_every_patch_once(patch_root: Path) -> None:
-    held_out = [path for fold in range(3) for path in split_paths(ready(patch_root, kfold=3, fold=fold), "val")]
+    held_out = [
+        path for fold in range(3) for path in split_paths(ready(patch_root, kfold=3, fold=fold), "val")
+    ]
     assert sorted(held_out) == sorted(set(held_out))
     assert len(held_out) == 25
 
@@ -136,13 +148,24 @@ def test_train_order_is_seeded(patch_root: Path) -> None:
     assert orders[0] == orders[1]
 
 
+def test_too_few_places_for_three_splits_is_an_error(tmp_path: Path) -> None:
+    root = make_folder(tmp_path, {"mine": 2})
+    with pytest.raises(MinegeoInputError, match="2 patches form only 2 places 90 m apart, leaving split"):
+        ready(root)
+
+
+# The small world's 201 px discovery patches crowd two scenes: two places, so k-fold.
 @pytest.mark.parametrize(
-    ("task", "classes", "size"), [("discovery", DISCOVERY_CLASSES, 201), ("oretype", ORETYPE_CLASSES, 21)]
+    ("task", "classes", "size", "kfold"),
+    [("discovery", DISCOVERY_CLASSES, 201, 2), ("oretype", ORETYPE_CLASSES, 21, None)],
 )
-def test_small_world_patches_load(small_world: Path, task: str, classes: tuple[str, ...], size: int) -> None:
-    module = PatchDataModule(small_world / "patches" / task, class_names=classes, patch_size=size, batch_size=2)
+def test_small_world_patches_load(
+    small_world: Path, task: str, classes: tuple[str, ...], size: int, kfold: int | None
+) -> None:
+    root = small_world / "patches" / task
+    module = PatchDataModule(root, class_names=classes, patch_size=size, batch_size=2, kfold=kfold)
     module.setup("fit")
     batch = module.on_after_batch_transfer(next(iter(module.train_dataloader())), 0)
     assert batch["image"].shape == (2, 12, size, size)
-    assert module.preprocessing.bands == tuple(f"B{i}" for i in range(1, 13))
+    assert preprocessing(module).bands == tuple(f"B{i}" for i in range(1, 13))
     assert len(module.splits["val"]) and len(module.splits["test"])

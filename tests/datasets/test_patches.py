@@ -81,7 +81,9 @@ def test_undescribed_twelve_band_files_default_to_b1_to_b12(tmp_path: Path) -> N
 
 
 def test_reflectance_scale_multiplies_stored_values(tmp_path: Path) -> None:
-    folder = PatchFolder(make_folder(tmp_path, {"mine": 1}, value=1000.0), patch_size=9, reflectance_scale=1e-4)
+    folder = PatchFolder(
+        make_folder(tmp_path, {"mine": 1}, value=1000.0), patch_size=9, reflectance_scale=1e-4
+    )
     assert folder[0]["image"][0, 0, 0].item() == pytest.approx(0.1)
 
 
@@ -138,13 +140,13 @@ def test_empty_class_folder_is_an_error(tmp_path: Path) -> None:
 def test_corrupt_file_is_named_at_construction(tmp_path: Path) -> None:
     make_folder(tmp_path, {"mine": 1})
     (tmp_path / "mine" / "broken.tif").write_bytes(b"not a tiff")
-    with pytest.raises(MinegeoInputError, match="broken.tif"):
+    with pytest.raises(MinegeoInputError, match=r"broken\.tif"):
         PatchFolder(tmp_path)
 
 
 def test_missing_band_is_named_at_construction(tmp_path: Path) -> None:
     make_folder(tmp_path, {"mine": 1})
-    with pytest.raises(MinegeoInputError, match="mine_0.tif: missing band\\(s\\) B8"):
+    with pytest.raises(MinegeoInputError, match=r"mine_0\.tif: missing band\(s\) B8"):
         PatchFolder(tmp_path, bands=["B2", "B8"])
 
 
@@ -154,7 +156,7 @@ def test_wrong_band_count_is_named_at_construction(tmp_path: Path) -> None:
         profile, data = src.profile, src.read()
     with rasterio.open(tmp_path / "mine" / "odd.tif", "w", **{**profile, "count": 5}) as dst:
         dst.write(data[:5])
-    with pytest.raises(MinegeoInputError, match="odd.tif: 5 bands without names"):
+    with pytest.raises(MinegeoInputError, match=r"odd\.tif: 5 bands without names"):
         PatchFolder(tmp_path)
 
 
