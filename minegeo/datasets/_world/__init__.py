@@ -1,0 +1,7 @@
+"""Private building blocks of the synthetic world (`minegeo.datasets.synthetic`).
+
+``spectra`` turns land-cover fractions into Sentinel-2 reflectance, ``landscape`` paints
+the background (relief, fields, rivers, clouds), ``features`` places and paints mines,
+tailings dams and their look-alikes, ``registries`` writes the vectors and the ANM list,
+``patches`` cuts the training patches.
+"""

@@ -1,0 +1,127 @@
+"""One scene: background, features, atmosphere, sensor, clouds; and how it is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.windows import Window
+
+from minegeo import SENTINEL2_BANDS
+from minegeo.datasets._world import features, landscape, spectra
+
+#: Coordinate reference system of every raster (UTM 23S, the Iron Quadrangle's zone).
+CRS = "EPSG:32723"
+#: Pixel size in metres.
+RESOLUTION = 10.0
+#: GeoTIFF layout of an Earth Engine export: tiled, DEFLATE with the floating-point
+#: predictor, NaN declared as nodata.
+SCENE_PROFILE = {
+    "driver": "GTiff",
+    "dtype": "float32",
+    "nodata": float("nan"),
+    "crs": CRS,
+    "tiled": True,
+    "blockxsize": 256,
+    "blockysize": 256,
+    "compress": "deflate",
+    "predictor": 3,
+    "interleave": "band",
+}
+
+
+@dataclass
+class Scene:
+    """A generated scene.
+
+    Attributes:
+        stem: file name without suffix.
+        bands: (12, H, W) float32 reflectance, NaN in cloud holes.
+        transform: pixel to UTM transform.
+        features: mines and dams first, then look-alikes; ``owner`` value = index + 1.
+        owner: (H, W) int32 map of which feature covers each pixel.
+    """
+
+    stem: str
+    bands: np.ndarray
+    transform: Affine
+    features: list[features.Feature]
+
+    owner: np.ndarray
+
+    def mined(self) -> np.ndarray:
+        """(H, W) bool: pixels of a mine or a tailings dam."""
+        count = sum(f.kind in ("mine", "tailings_dam") for f in self.features)
+        return (self.owner > 0) & (self.owner <= count)
+
+
+@dataclass(frozen=True)
+class SceneRecipe:
+    """What to put in a scene (set by the world size)."""
+
+    shape: tuple[int, int]
+    mines: int
+    dams: int
+    lookalikes: tuple[str, ...]
+
+
+def make_scene(
+    rng: np.random.Generator,
+    recipe: SceneRecipe,
+    stem: str,
+    origin: tuple[float, float],
+    first_ids: tuple[int, int, int],
+) -> Scene:
+    """Paint, mix, shade and degrade one scene.
+
+    Args:
+        rng: random generator of this scene.
+        recipe: shape and contents.
+        stem: file name without suffix.
+        origin: UTM (x, y) of the top-left corner, on the 60 m grid of the L1C tiles.
+        first_ids: world-wide numbers of the scene's first mine, dam and look-alike.
+
+    Returns:
+        the scene.
+    """
+    canvas = landscape.paint_background(rng, recipe.shape)
+    district = features.make_district(rng, recipe.shape)
+    mines = features.place_mines_and_dams(rng, canvas, district, (recipe.mines, recipe.dams), first_ids[:2])
+    kinds = list(recipe.lookalikes)
+    lookalikes = features.place_lookalikes(rng, canvas, district, kinds, first_ids[2], mines)
+    bands = spectra.mix(canvas.fractions) * canvas.shade
+    landscape.add_atmosphere(rng, bands)
+    bands += rng.standard_normal(bands.shape, dtype=np.float32) * np.float32(spectra.NOISE_SIGMA)
+    bands = spectra.quantise(spectra.to_native_resolution(bands))
+    bands[:, landscape.cloud_holes(rng, recipe.shape, canvas.owner > 0)] = np.nan
+    transform = Affine.translation(*origin) * Affine.scale(RESOLUTION, -RESOLUTION)
+    return Scene(stem, bands, transform, [*mines, *lookalikes], canvas.owner)
+
+
+def write_raster(path: Path, bands: np.ndarray, transform: Affine, tiled: bool = True) -> None:
+    """Write a 12-band reflectance array as an Earth Engine-like GeoTIFF.
+
+    Args:
+        path: output file.
+        bands: (12, H, W) float32.
+        transform: pixel to CRS transform.
+        tiled: 256 px tiles (scenes) or one strip per band (patches, smaller than a tile).
+    """
+    profile = {**SCENE_PROFILE, "count": bands.shape[0], "height": bands.shape[1], "width": bands.shape[2]}
+    if not tiled:
+        profile.update(tiled=False, blockysize=bands.shape[1])
+        del profile["blockxsize"]
+    with rasterio.open(path, "w", transform=transform, **profile) as dst:
+        dst.write(bands)
+        dst.descriptions = SENTINEL2_BANDS
+
+
+def cut(scene: Scene, row: int, col: int, size: int) -> tuple[np.ndarray, Affine]:
+    """The ``size`` px square centred on (row, col), and its transform."""
+    half = size // 2
+    window = Window(col - half, row - half, size, size)
+    block = scene.bands[:, row - half : row - half + size, col - half : col - half + size]
+    return block, rasterio.windows.transform(window, scene.transform)

@@ -1,0 +1,299 @@
+"""A seeded synthetic mining world laid out like Earth Engine exports (the demo data).
+
+``make_world(out, seed, size)`` writes::
+
+    scenes/*.tif                 12-band float32 L1C reflectance (B1..B12), UTM 23S, 10 m,
+                                 NaN cloud holes, tiled, DEFLATE + floating-point predictor
+    labels.gpkg                  mine and tailings-dam polygons (EPSG:4326)
+    lookalikes.gpkg              lakes, farm dams, sand bars, towns, construction sites
+    registered.gpkg              SIGMINE-like concessions (EPSG:4674) over ~60 % of them
+    anm_dams.tsv                 the registered dams, in the ANM list's format
+    patches/discovery/{mine,not_mine}/<class>_<id>.tif                 201 px
+    patches/oretype/{high_impact,low_impact,no_ore}/<class>_<id>.tif   21 px
+    world.json                   seed, size, scenes, ids (unregistered ones), counts
+
+Same seed, same bytes. Scenes mimic the Iron Quadrangle of Minas Gerais, where the
+paper's registered mines and dams concentrate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from minegeo import SENTINEL2_BANDS
+from minegeo.datasets._world import patches, registries
+from minegeo.datasets._world.scene import CRS, RESOLUTION, Scene, SceneRecipe, cut, make_scene, write_raster
+from minegeo.datasets.raster import open_raster
+from minegeo.errors import MinegeoInputError
+from minegeo.io import atomic_path
+
+#: Share of the mines, and of the dams, that are registered (the rest are to be found).
+REGISTERED_SHARE = 0.6
+#: UTM corner of the first scene (a multiple of 60 m, like the L1C tiling grid).
+FIRST_ORIGIN = (609_960.0, 7_790_040.0)
+#: Gap between neighbouring scenes, in metres.
+SCENE_GAP_M = 3_000.0
+
+
+@dataclass(frozen=True)
+class WorldSize:
+    """How big a world is.
+
+    Attributes:
+        scenes: number of scenes, laid out west to east.
+        recipe: what each scene holds.
+        not_mine_per_scene: ``not_mine`` discovery patches cut from each scene.
+        ore_patches_per_mine: ore-type patches cut inside each mine's pit.
+    """
+
+    scenes: int
+    recipe: SceneRecipe
+    not_mine_per_scene: int
+    ore_patches_per_mine: int
+
+
+#: The sizes: ``small`` for tests (seconds, a few MB), ``demo`` to train on (< 200 MB).
+WORLD_SIZES: dict[str, WorldSize] = {
+    "small": WorldSize(
+        2, SceneRecipe((360, 720), 2, 1, ("lake", "irrigation_dam", "river_bank", "construction")), 3, 2
+    ),
+    "demo": WorldSize(
+        4,
+        SceneRecipe(
+            (1104, 1104),
+            11,
+            4,
+            (
+                "lake",
+                "lake",
+                "irrigation_dam",
+                "irrigation_dam",
+                "river_bank",
+                "river_bank",
+                "city",
+                "construction",
+                "construction",
+            ),
+        ),
+        15,
+        3,
+    ),
+}
+
+
+def make_world(out: str | Path, seed: int = 0, size: Literal["small", "demo"] = "demo") -> Path:
+    """Generate a synthetic world into ``out``.
+
+    The world is built in a hidden sibling folder and renamed into place when complete,
+    so an interrupted run never leaves a world that looks finished.
+
+    Args:
+        out: folder to create (or an existing empty one).
+        seed: random seed; the same seed gives the same bytes.
+        size: ``small`` (tests) or ``demo``.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        MinegeoInputError: if ``size`` is unknown or ``out`` is a non-empty folder or a file.
+    """
+    if size not in WORLD_SIZES:
+        raise MinegeoInputError(
+            f"synthetic world size={size!r} is unknown; expected one of {sorted(WORLD_SIZES)}"
+        )
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise MinegeoInputError(f"{out}: already exists and is not empty; expected a new or empty folder")
+    partial = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        _generate(partial, seed, size)
+        os.replace(partial, out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return out
+
+
+def ensure_world(root: str | Path, seed: int = 0, size: Literal["small", "demo"] = "demo") -> Path:
+    """Generate the world at ``root`` unless ``root/world.json`` is already there.
+
+    Args:
+        root: the world's folder.
+        seed: random seed, used only when generating.
+        size: world size, used only when generating.
+
+    Returns:
+        ``root``.
+    """
+    root = Path(root)
+    if (root / "world.json").is_file():
+        return root
+    try:
+        make_world(root, seed, size)
+    except OSError:
+        # Another process renamed its finished world into place first.
+        if not (root / "world.json").is_file():
+            raise
+    return root
+
+
+def write_earth_engine_tiles(scene: Path, out_dir: Path, tile_px: int) -> list[Path]:
+    """Split a scene into the pieces Earth Engine exports a large image as.
+
+    Pieces are named ``<stem>-RRRRRRRRRR-CCCCCCCCCC.tif`` after their pixel row and column
+    offsets (10 digits), keep the scene's grid, bands and compression, and are
+    ``tile_px`` square except at the right and bottom edges.
+
+    Args:
+        scene: the GeoTIFF to split.
+        out_dir: folder for the pieces (created).
+        tile_px: side of a piece in pixels.
+
+    Returns:
+        the pieces, row by row.
+
+    Raises:
+        MinegeoInputError: if ``tile_px`` is not positive or the scene is unreadable.
+    """
+    if tile_px < 1:
+        raise MinegeoInputError(
+            f"{scene}: tile_px={tile_px} is not a tile size; expected a positive pixel count"
+        )
+    written = []
+    with open_raster(scene) as src:
+        for row in range(0, src.height, tile_px):
+            for col in range(0, src.width, tile_px):
+                window = Window(col, row, min(tile_px, src.width - col), min(tile_px, src.height - row))
+                path = Path(out_dir) / f"{Path(scene).stem}-{row:010d}-{col:010d}.tif"
+                profile = {
+                    **src.profile,
+                    "width": window.width,
+                    "height": window.height,
+                    "transform": src.window_transform(window),
+                }
+                with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+                    dst.write(src.read(window=window))
+                    dst.descriptions = src.descriptions
+                written.append(path)
+    return written
+
+
+def _generate(root: Path, seed: int, size: str) -> None:
+    """Write every file of the world into ``root``; world.json last."""
+    spec = WORLD_SIZES[size]
+    rng = np.random.default_rng(seed)
+    scenes, spots = [], []
+    next_ids = Counter({"m": 1, "d": 1, "l": 1, "not_mine": 1, "no_ore": 1})
+    for index, scene_rng in enumerate(rng.spawn(spec.scenes)):
+        origin = (
+            FIRST_ORIGIN[0] + index * (spec.recipe.shape[1] * RESOLUTION + SCENE_GAP_M),
+            FIRST_ORIGIN[1],
+        )
+        ids = (next_ids["m"], next_ids["d"], next_ids["l"])
+        scene = make_scene(scene_rng, spec.recipe, f"scene_{index:02d}", origin, ids)
+        next_ids.update(Counter(f.id[0] for f in scene.features))
+        (root / "scenes").mkdir(exist_ok=True)
+        write_raster(root / "scenes" / f"{scene.stem}.tif", scene.bands, scene.transform)
+        scene_spots = _patch_spots(scene_rng, scene, spec, next_ids)
+        _write_patches(root, scene, scene_spots)
+        spots += scene_spots
+        scene.bands = scene.bands[:, :0, :0]  # the pixels are on disk; keep memory flat
+        scenes.append(scene)
+    _write_vectors(root, rng, scenes, spots, seed, size)
+
+
+def _patch_spots(
+    rng: np.random.Generator, scene: Scene, spec: WorldSize, next_ids: Counter[str]
+) -> list[Any]:
+    """Every patch cut from one scene (``next_ids`` numbers the random negatives)."""
+    found = patches.on_mines(rng, scene, ("mine", "tailings_dam"))
+    negatives = patches.negatives(
+        rng, scene, "not_mine", patches.DISCOVERY_PX, spec.not_mine_per_scene, next_ids["not_mine"]
+    )
+    ore = patches.on_ore(rng, scene, spec.ore_patches_per_mine)
+    no_ore = patches.negatives(
+        rng, scene, "no_ore", patches.ORETYPE_PX, (len(ore) + 1) // 2, next_ids["no_ore"]
+    )
+    next_ids.update(Counter(s.cls for s in [*negatives, *no_ore] if s.id.startswith("r")))
+    return [*found, *negatives, *ore, *no_ore]
+
+
+def _write_patches(root: Path, scene: Scene, spots: list[patches.PatchSpot]) -> None:
+    for spot in spots:
+        task = "discovery" if spot.cls in ("mine", "not_mine") else "oretype"
+        size = patches.DISCOVERY_PX if task == "discovery" else patches.ORETYPE_PX
+        folder = root / "patches" / task / spot.cls
+        folder.mkdir(parents=True, exist_ok=True)
+        block, transform = cut(scene, spot.row, spot.col, size)
+        write_raster(folder / f"{spot.cls}_{spot.id}.tif", block, transform, tiled=False)
+
+
+def _write_vectors(
+    root: Path, rng: np.random.Generator, scenes: list[Scene], spots: list[Any], seed: int, size: str
+) -> None:
+    """labels, look-alikes, concessions, the ANM list, and world.json."""
+    registered = registries.set_registration(rng, scenes, REGISTERED_SHARE)
+    labels = registries.labels_frame(scenes, registered)
+    registries.write_gpkg(labels, root / "labels.gpkg")
+    registries.write_gpkg(registries.lookalikes_frame(scenes), root / "lookalikes.gpkg")
+    registries.write_gpkg(registries.concessions_frame(rng, labels), root / "registered.gpkg")
+    anm_ids = registries.write_anm(rng, labels, root / "anm_dams.tsv")
+    summary = _summary(scenes, spots, labels, anm_ids, seed, size)
+    (root / "world.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def _summary(
+    scenes: list[Scene], spots: list[Any], labels: Any, anm_ids: list[str], seed: int, size: str
+) -> dict[str, Any]:
+    """The contents of world.json."""
+    unregistered = sorted(labels.loc[~labels["registered"], "id"])
+    return {
+        "seed": seed,
+        "size": size,
+        "crs": CRS,
+        "resolution_m": RESOLUTION,
+        "bands": list(SENTINEL2_BANDS),
+        "scenes": [_scene_summary(scene) for scene in scenes],
+        "unregistered": unregistered,
+        "registered": sorted(labels.loc[labels["registered"], "id"]),
+        "anm_dams": {str(number): dam for number, dam in enumerate(anm_ids, start=1)},
+        "counts": {
+            "mine": int((labels["class"] == "mine").sum()),
+            "tailings_dam": int((labels["class"] == "tailings_dam").sum()),
+            "lookalikes": dict(
+                sorted(Counter(f.kind for s in scenes for f in s.features[_mined(s) :]).items())
+            ),
+            "patches": dict(sorted(Counter(s.cls for s in spots).items())),
+        },
+    }
+
+
+def _mined(scene: Scene) -> int:
+    return sum(f.kind in ("mine", "tailings_dam") for f in scene.features)
+
+
+def _scene_summary(scene: Scene) -> dict[str, Any]:
+    height, width = scene.owner.shape
+    left, top = scene.transform.c, scene.transform.f
+    return {
+        "stem": scene.stem,
+        "path": f"scenes/{scene.stem}.tif",
+        "width": width,
+        "height": height,
+        "bounds": [left, top - height * RESOLUTION, left + width * RESOLUTION, top],
+        "features": {f.id: f.kind for f in scene.features},
+    }
