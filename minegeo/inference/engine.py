@@ -1,0 +1,319 @@
+"""The Lightning pieces of predict: windows in, probabilities out, scenes written as they finish.
+
+``trainer.predict`` drives them, so the accelerator, precision and DDP come from
+Lightning: a :class:`WindowDataModule` hands each rank its own scenes (never a share of
+another rank's), a :class:`Predictor` turns a batch of windows into probabilities, and a
+:class:`SceneWriter` callback blends or places each window into its scene's writer and
+finishes the scene's COG when its last window arrives.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import rasterio
+import torch
+from affine import Affine
+from lightning.pytorch.callbacks import BasePredictionWriter
+from rasterio.windows import Window
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
+from minegeo.inference.blending import RowBlender
+from minegeo.inference.tiling import Plan
+from minegeo.inference.writer import ProbabilityWriter
+from minegeo.tasks.bundle import ModelGeometry, Preprocessing
+
+
+@dataclass
+class SceneJob:
+    """One scene to predict and everything needed to read it and write its output."""
+
+    stem: str
+    path: Path
+    target: Path
+    #: 1-based band indexes, in the checkpoint's band order
+    indexes: list[int]
+    plan: Plan
+    height: int
+    width: int
+    transform: Affine
+    crs: Any
+    nodata: float | None
+    #: output cell size in input pixels, and where cell 0 starts (geometry offset - stride / 2)
+    stride: int = 1
+    shift: float = 0.0
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def output_transform(self) -> Affine:
+        """The output grid: cells of ``stride`` pixels, cell 0 centred at the geometry's offset."""
+        return self.transform * Affine.translation(self.shift, self.shift) * Affine.scale(self.stride)
+
+
+class WindowDataset(Dataset[dict[str, Any]]):
+    """Every chunk of every scene of one rank, read as raw reflectance (NaN = nodata).
+
+    Args:
+        jobs: the rank's scenes.
+        geometry: the model's geometry (to reduce validity to output cells).
+    """
+
+    def __init__(self, jobs: Sequence[SceneJob], geometry: ModelGeometry) -> None:
+        self.jobs, self.geometry = list(jobs), geometry
+        self.starts = list(np.cumsum([0] + [len(job.plan.chunks) for job in jobs])[:-1])
+        self.total = sum(len(job.plan.chunks) for job in jobs)
+        self._open: dict[str, Any] = {}
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        scene = bisect.bisect_right(self.starts, index) - 1
+        job, number = self.jobs[scene], index - self.starts[scene]
+        chunk, size = job.plan.chunks[number], job.plan.read_size
+        try:
+            raw = read_window(self._source(job.path), job.indexes, chunk.row, chunk.col, size, job.nodata)
+            failed = ""
+        except rasterio.errors.RasterioError as error:
+            raw, failed = np.full((len(job.indexes), size, size), np.nan, np.float32), str(error).splitlines()[0]
+        valid = output_valid(np.isfinite(raw).all(axis=0), job.plan, self.geometry)
+        return {"image": torch.from_numpy(raw), "valid": torch.from_numpy(valid), "scene": scene,
+                "chunk": number, "error": failed}  # fmt: skip
+
+    def _source(self, path: Path) -> Any:
+        key = f"{os.getpid()}:{path}"  # worker processes each open their own handle
+        if key not in self._open:
+            self._open[key] = rasterio.open(path)
+        return self._open[key]
+
+
+def read_window(src: Any, indexes: list[int], row: int, col: int, size: int, nodata: float | None) -> np.ndarray:
+    """Read a ``size`` square window at (row, col); outside the raster and nodata read as NaN.
+
+    Returns:
+        float32 array (bands, size, size).
+    """
+    out = np.full((len(indexes), size, size), np.nan, dtype=np.float32)
+    top, left = max(row, 0), max(col, 0)
+    bottom, right = min(row + size, src.height), min(col + size, src.width)
+    if bottom <= top or right <= left:
+        return out
+    data = src.read(indexes, window=Window(left, top, right - left, bottom - top), out_dtype=np.float32)
+    if nodata is not None and not np.isnan(nodata):
+        data[data == np.float32(nodata)] = np.nan
+    out[:, top - row : bottom - row, left - col : right - col] = data
+    return out
+
+
+def output_valid(valid: np.ndarray, plan: Plan, geometry: ModelGeometry) -> np.ndarray:
+    """Validity per output cell of a chunk: a cell is data when any pixel of its footprint is.
+
+    A per-pixel model's mask is the input's; a strided model's cell covers ``stride`` x
+    ``stride`` input pixels centred on the cell.
+    """
+    if not plan.blended and geometry.output_stride > 1:
+        stride, cells = geometry.output_stride, plan.cells
+        start = round(geometry.offset + stride * plan.crop - stride / 2)
+        block = valid[start : start + stride * cells, start : start + stride * cells]
+        return block.reshape(cells, stride, cells, stride).any(axis=(1, 3))
+    return valid
+
+
+class Predictor(L.LightningModule):
+    """Probabilities of a batch of windows: ensemble and test-time-augmentation average.
+
+    Args:
+        models: one or more models (an ensemble is averaged after the activation).
+        preprocessing: each model's normalisation.
+        crop: halo cells to drop from the model output.
+        cells: output cells kept per side.
+        tta: ``"none"``, ``"flips"`` (3 views) or ``"d4"`` (8 views: flips and 90° turns).
+    """
+
+    def __init__(
+        self,
+        models: Sequence[nn.Module],
+        preprocessing: Sequence[Preprocessing],
+        crop: int,
+        cells: int,
+        tta: str = "none",
+    ) -> None:
+        super().__init__()
+        self.models = nn.ModuleList(models)
+        self.preprocessing, self.crop, self.cells = list(preprocessing), crop, cells
+        self.views = _views(tta)
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        """Average probabilities (B, K, cells, cells) of every model and view, as float32 on the CPU."""
+        raw: Tensor = batch["image"]
+        total: Tensor | None = None
+        for model, pre in zip(self.models, self.preprocessing, strict=True):
+            x, _ = pre.normalize(raw)
+            for turns, flip in self.views:
+                logits = _undo(model(_apply(x, turns, flip)), turns, flip)
+                probs = logits.softmax(1) if logits.shape[1] > 1 else logits.sigmoid()
+                total = probs.float() if total is None else total + probs.float()
+        assert total is not None
+        total = total / (len(self.models) * len(self.views))
+        stop = self.crop + self.cells
+        probs_out = total[..., self.crop : stop, self.crop : stop].cpu()
+        return {**batch, "image": None, "probs": probs_out}
+
+
+def _views(tta: str) -> list[tuple[int, bool]]:
+    views = {"none": [(0, False)], "flips": [(0, False), (0, True), (2, True)]}
+    views["d4"] = [(turns, flip) for turns in range(4) for flip in (False, True)]
+    if tta not in views:
+        raise ValueError(f"tta must be one of {sorted(views)}, got {tta!r}")
+    return views[tta]
+
+
+def _apply(x: Tensor, turns: int, flip: bool) -> Tensor:
+    x = x.flip(-1) if flip else x
+    return torch.rot90(x, turns, dims=(-2, -1)) if turns else x
+
+
+def _undo(x: Tensor, turns: int, flip: bool) -> Tensor:
+    x = torch.rot90(x, -turns, dims=(-2, -1)) if turns else x
+    return x.flip(-1) if flip else x
+
+
+class WindowDataModule(L.LightningDataModule):
+    """Splits scenes across ranks (each scene owned by one rank) and serves their windows in order.
+
+    Args:
+        jobs: all scenes to predict.
+        geometry: the model's geometry.
+        batch_size: windows per batch.
+        num_workers: reader processes.
+    """
+
+    def __init__(self, jobs: Sequence[SceneJob], geometry: ModelGeometry, batch_size: int, num_workers: int) -> None:
+        super().__init__()
+        self.jobs, self.geometry = list(jobs), geometry
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.rank_jobs: list[SceneJob] = []
+
+    def predict_dataloader(self) -> DataLoader[dict[str, Any]]:
+        """Windows of this rank's scenes, in row-major order (the blender relies on it)."""
+        rank, world = self.trainer.global_rank, self.trainer.world_size
+        self.rank_jobs = self.jobs[rank::world]
+        return DataLoader(
+            WindowDataset(self.rank_jobs, self.geometry),
+            batch_size=self.batch_size,
+            shuffle=False,
+            num_workers=self.num_workers,
+            persistent_workers=False,
+        )
+
+
+class SceneWriter(BasePredictionWriter):
+    """Places each window's probabilities into its scene and finishes scenes as they complete.
+
+    Args:
+        progress: show a progress bar over scenes.
+        dtype: output dtype (``float32`` or ``uint8``).
+        compress: COG compression.
+    """
+
+    def __init__(self, progress: bool = True, dtype: str = "float32", compress: str = "deflate") -> None:
+        super().__init__(write_interval="batch")
+        self.progress, self.dtype, self.compress = progress, dtype, compress
+        self.open: dict[int, _SceneState] = {}
+        self.failed: dict[int, str] = {}
+        self.finished: list[Path] = []
+        self.bar: Any = None
+
+    def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any,
+                           batch_indices: Sequence[int] | None, batch: Any, batch_idx: int,
+                           dataloader_idx: int) -> None:  # fmt: skip
+        """Hand each window of the batch to its scene."""
+        jobs: list[SceneJob] = trainer.datamodule.rank_jobs  # type: ignore[attr-defined]
+        for i, scene in enumerate(prediction["scene"].tolist()):
+            if scene in self.failed:
+                continue
+            if prediction["error"][i]:
+                self._fail(scene, jobs[scene], prediction["error"][i])
+                continue
+            state = self.open.get(scene) or self._start(scene, jobs[scene], trainer)
+            state.add(int(prediction["chunk"][i]), prediction["probs"][i].numpy(), prediction["valid"][i].numpy())
+            if state.done:
+                self.finished.append(state.writer.finish())
+                del self.open[scene]
+                if self.bar is not None:
+                    self.bar.update(1)
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Close the scene progress bar."""
+        if self.bar is not None:
+            self.bar.close()
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        """Leave no staging file behind when the run fails."""
+        for state in self.open.values():
+            state.writer.abort()
+
+    def _start(self, scene: int, job: SceneJob, trainer: L.Trainer) -> _SceneState:
+        if self.bar is None and self.progress:
+            from tqdm.auto import tqdm
+
+            total = len(trainer.datamodule.rank_jobs)  # type: ignore[attr-defined]
+            self.bar = tqdm(total=total, desc="scenes", unit="scene", position=1, leave=True)
+        for stale in job.target.parent.glob(f".{job.target.stem}*"):
+            stale.unlink(missing_ok=True)  # partial files of an earlier, killed run
+        names = job.tags["classes"].split(",")
+        writer = ProbabilityWriter(job.target, job.plan.height, job.plan.width, job.crs, job.output_transform,
+                                   names, self.dtype, self.compress, job.tags)  # type: ignore[arg-type]  # fmt: skip
+        self.open[scene] = _SceneState(job, writer, len(names))
+        return self.open[scene]
+
+    def _fail(self, scene: int, job: SceneJob, error: str) -> None:
+        print(f"{job.path}: cannot decode pixels ({error}); scene skipped", flush=True)
+        self.failed[scene] = error
+        state = self.open.pop(scene, None)
+        if state is not None:
+            state.writer.abort()
+
+
+class _SceneState:
+    """A scene being written: its writer, its blender (per-pixel models) and a window count."""
+
+    def __init__(self, job: SceneJob, writer: ProbabilityWriter, channels: int) -> None:
+        self.job, self.writer, self.received = job, writer, 0
+        self.blender: RowBlender | None = None
+        self.band_left: dict[int, int] = {}
+        for chunk in job.plan.chunks:
+            self.band_left[chunk.band] = self.band_left.get(chunk.band, 0) + 1
+        if job.plan.blended:
+            plan = job.plan
+            self.blender = RowBlender(
+                plan.height, plan.width, channels, plan.row_starts, plan.col_starts, plan.read_size, self._emit
+            )
+
+    @property
+    def done(self) -> bool:
+        return self.received == len(self.job.plan.chunks)
+
+    def add(self, number: int, probs: np.ndarray, valid: np.ndarray) -> None:
+        chunk = self.job.plan.chunks[number]
+        probs, valid = probs[:, : chunk.out_height, : chunk.out_width], valid[: chunk.out_height, : chunk.out_width]
+        if self.blender is None:
+            self.writer.write(chunk.out_row, chunk.out_col, probs, valid)
+        else:
+            self.blender.add(chunk.out_row, chunk.out_col, probs, valid)
+        self.received += 1
+        self.band_left[chunk.band] -= 1
+        if self.blender is not None and self.band_left[chunk.band] == 0:
+            self.blender.finish_band(chunk.band)
+
+    def _emit(self, row: int, probs: np.ndarray, valid: np.ndarray) -> None:
+        self.writer.write(row, 0, probs, valid)
+

@@ -1,0 +1,146 @@
+"""Which scenes a predict run covers: files, folders, globs, and Earth Engine tiled exports.
+
+Earth Engine splits a large export into ``<stem>-RRRRRRRRRR-CCCCCCCCCC.tif`` tiles; tiles
+sharing a stem are one scene, mosaicked through a GDAL VRT written here (no
+``gdalbuildvrt`` needed), so the output is one seamless ``<stem>.prob.tif``.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import rasterio
+
+from minegeo.datasets.raster import band_names, open_raster, pixel_size_m
+from minegeo.errors import MinegeoInputError
+from minegeo.tasks.bundle import Preprocessing
+
+#: an Earth Engine export tile: stem, then 10-digit pixel row and column offsets
+EE_TILE = re.compile(r"^(?P<stem>.+)-(?P<row>\d{10})-(?P<col>\d{10})$")
+#: relative difference of pixel size tolerated between scene and checkpoint
+RESOLUTION_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One scene to predict: its name and the raster to read (a file or a mosaic VRT)."""
+
+    stem: str
+    path: Path
+    #: the files behind it (one, or the tiles of a mosaic)
+    sources: tuple[Path, ...]
+
+
+def find_scenes(spec: str | Path, mosaic_dir: Path, mosaic: bool = True) -> list[Scene]:
+    """Scenes named by a file, a folder (its ``*.tif``) or a glob, sorted by stem.
+
+    Args:
+        spec: the ``input`` a user gave.
+        mosaic_dir: where mosaic VRTs are written.
+        mosaic: whether Earth Engine tiles sharing a stem become one scene.
+
+    Returns:
+        the scenes.
+
+    Raises:
+        MinegeoInputError: if nothing matches.
+    """
+    spec_path = Path(spec)
+    if spec_path.is_dir():
+        files = sorted(p for p in spec_path.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
+    elif spec_path.is_file():
+        files = [spec_path]
+    else:
+        files = sorted(Path(p) for p in glob.glob(str(spec)) if Path(p).is_file())
+    if not files:
+        raise MinegeoInputError(f"{spec}: no GeoTIFF found (expected a file, a folder of .tif or a glob)")
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for file in files:
+        match = EE_TILE.match(file.stem) if mosaic else None
+        groups[match["stem"] if match else file.stem].append(file)
+    scenes = []
+    for stem, sources in sorted(groups.items()):
+        if len(sources) == 1:
+            scenes.append(Scene(stem, sources[0], (sources[0],)))
+        else:
+            scenes.append(Scene(stem, write_mosaic_vrt(sources, mosaic_dir / f"{stem}.vrt"), tuple(sources)))
+    return scenes
+
+
+def check_scene(path: Path, preprocessing: Preprocessing) -> list[int]:
+    """Check a scene against the checkpoint; returns the 1-based indexes of its bands.
+
+    Raises:
+        MinegeoInputError: one line for an unreadable file, missing bands or a resolution
+            more than 10% off the checkpoint's.
+    """
+    with open_raster(path) as src:
+        names = band_names(src)
+        missing = [band for band in preprocessing.bands if band not in names]
+        if missing:
+            raise MinegeoInputError(
+                f"{path}: missing band(s) {','.join(missing)} that the checkpoint needs "
+                f"(the file has {','.join(names)})"
+            )
+        resolution = pixel_size_m(src)
+        expected = preprocessing.resolution_m
+        if abs(resolution - expected) > RESOLUTION_TOLERANCE * expected:
+            raise MinegeoInputError(
+                f"{path}: pixel size {resolution:.2f} m, but the checkpoint was trained at {expected:.2f} m"
+            )
+        return [names.index(band) + 1 for band in preprocessing.bands]
+
+
+def write_mosaic_vrt(sources: list[Path], target: Path) -> Path:
+    """Write a VRT that mosaics tiles on one grid (same CRS, pixel size, bands, dtype).
+
+    Raises:
+        MinegeoInputError: if the tiles do not share a grid.
+    """
+    infos = []
+    for source in sources:
+        with open_raster(source) as src:
+            infos.append((source, src.profile, src.transform, src.descriptions))
+    first = infos[0][1]
+    for source, profile, transform, _ in infos:
+        same = (profile["crs"], profile["count"], profile["dtype"]) == (first["crs"], first["count"], first["dtype"])
+        if not same or (transform.a, transform.e) != (infos[0][2].a, infos[0][2].e):
+            raise MinegeoInputError(f"{source}: tile does not share the grid of {infos[0][0]} (CRS, bands, dtype, pixel)")
+    xres, yres = infos[0][2].a, infos[0][2].e
+    left = min(t.c for _, _, t, _ in infos)
+    top = max(t.f for _, _, t, _ in infos)
+    cols = [round((t.c - left) / xres) for _, _, t, _ in infos]
+    rows = [round((t.f - top) / yres) for _, _, t, _ in infos]
+    width = max(c + p["width"] for c, (_, p, _, _) in zip(cols, infos, strict=True))
+    height = max(r + p["height"] for r, (_, p, _, _) in zip(rows, infos, strict=True))
+    geo = f"{left!r}, {xres!r}, 0.0, {top!r}, 0.0, {yres!r}"
+    nodata = first.get("nodata")
+    bands = []
+    for band in range(1, first["count"] + 1):
+        description = infos[0][3][band - 1] or ""
+        nodata_xml = f"<NoDataValue>{nodata!r}</NoDataValue>" if nodata is not None else ""
+        sources_xml = "".join(
+            f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(str(src.resolve()))}</SourceFilename>'
+            f"<SourceBand>{band}</SourceBand>"
+            f'<SrcRect xOff="0" yOff="0" xSize="{p["width"]}" ySize="{p["height"]}"/>'
+            f'<DstRect xOff="{c}" yOff="{r}" xSize="{p["width"]}" ySize="{p["height"]}"/></SimpleSource>'
+            for (src, p, _, _), c, r in zip(infos, cols, rows, strict=True)
+        )
+        data_type = rasterio.dtypes._gdal_typename(first["dtype"])
+        bands.append(
+            f'<VRTRasterBand dataType="{data_type}" band="{band}">'
+            f"<Description>{escape(description)}</Description>{nodata_xml}{sources_xml}</VRTRasterBand>"
+        )
+    crs_wkt = escape(first["crs"].to_wkt()) if first["crs"] else ""
+    xml = (
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><SRS>{crs_wkt}</SRS>'
+        f"<GeoTransform>{geo}</GeoTransform>{''.join(bands)}</VRTDataset>"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(xml)
+    return target

@@ -1,0 +1,168 @@
+"""Tests for the streaming engine (through run_predict, post-processing off)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from affine import Affine
+
+from minegeo.inference import run_predict
+from minegeo.tasks.bundle import load_bundle
+from tests.inference.predict_helpers import (
+    TRANSFORM,
+    fcn_ckpt,
+    predict_config,
+    random_scene,
+    unet_ckpt,
+    write_scene,
+)
+
+__all__ = ["fcn_ckpt", "unet_ckpt"]
+
+
+def _read(path: Path) -> np.ndarray:
+    with rasterio.open(path) as src:
+        return src.read()
+
+
+def test_fcn_grid_equals_model_on_every_window(tmp_path: Path, fcn_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 215 + 27 * 6, 215 + 27 * 5)
+    assert run_predict(predict_config(fcn_ckpt, scene, tmp_path / "out")) == 0
+    got = _read(tmp_path / "out" / "s.prob.tif")
+    _, model = load_bundle(fcn_ckpt)
+    with rasterio.open(scene) as src:
+        image = torch.from_numpy(np.nan_to_num(src.read()))[None]
+    with torch.no_grad():
+        for i, j in [(0, 0), (3, 2), (6, 5), (1, 4)]:
+            window = image[..., 27 * i : 27 * i + 215, 27 * j : 27 * j + 215]
+            expected = model(window).softmax(1)[0, :, 0, 0].numpy()
+            np.testing.assert_allclose(got[:, i, j], expected, atol=1e-5)
+    assert got.shape == (2, 7, 6)
+
+
+def test_fcn_grid_is_georeferenced_on_cell_centres(tmp_path: Path, fcn_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 300, 300)
+    run_predict(predict_config(fcn_ckpt, scene, tmp_path / "out"))
+    with rasterio.open(tmp_path / "out" / "s.prob.tif") as src:
+        # cell 0 is centred on the 215 px window centre (107.5 px), cells are 27 px wide
+        assert src.transform == TRANSFORM * Affine.translation(94, 94) * Affine.scale(27)
+
+
+def test_output_carries_names_crs_and_tags(tmp_path: Path, fcn_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 260, 260)
+    run_predict(predict_config(fcn_ckpt, scene, tmp_path / "out"))
+    with rasterio.open(tmp_path / "out" / "s.prob.tif") as src:
+        assert src.descriptions == ("mine", "not_mine")
+        assert src.crs.to_epsg() == 32723
+        assert {"checkpoint_hash", "config_hash", "bands", "classes", "minegeo_version", "created"} <= set(src.tags())
+
+
+def test_segmentation_blend_has_no_seams(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = write_scene(tmp_path / "flat.tif", np.full((12, 160, 160), 0.3, dtype=np.float32))
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", tile_size=64, overlap=16))
+    probs = _read(tmp_path / "out" / "flat.prob.tif")
+    # tiles start every 48 px: the jump across a tile border is no larger than inside a tile
+    jumps = np.abs(np.diff(probs, axis=2)).max(axis=(0, 1))
+    borders = [47, 48, 63, 64, 95, 96, 111, 112]
+    inside = np.delete(jumps, borders)
+    assert jumps[borders].max() <= inside.max() + 1e-4
+
+
+def test_nodata_in_is_nodata_out(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 100, 90)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out"))
+    probs = _read(tmp_path / "out" / "s.prob.tif")
+    assert np.isnan(probs[:, :10, :10]).all()
+    assert np.isfinite(probs[:, 10:, :]).all()
+
+
+def test_probabilities_sum_to_one(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 100, 90)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out"))
+    probs = _read(tmp_path / "out" / "s.prob.tif")[:, 10:, 10:]
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-5)
+
+
+def test_all_nodata_scene_gives_all_nodata_output(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = write_scene(tmp_path / "empty.tif", np.full((12, 70, 70), np.nan, dtype=np.float32))
+    assert run_predict(predict_config(unet_ckpt, scene, tmp_path / "out")) == 0
+    assert np.isnan(_read(tmp_path / "out" / "empty.prob.tif")).all()
+
+
+def test_uint8_output_is_scaled(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 70, 70)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "f32"))
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "u8", dtype="uint8"))
+    with rasterio.open(tmp_path / "u8" / "s.prob.tif") as src:
+        scaled, nodata, scale = src.read(), src.nodata, src.scales[0]
+    assert nodata == 255 and (scaled[:, :10, :10] == 255).all()
+    np.testing.assert_allclose(scaled[:, 10:, 10:] * scale, _read(tmp_path / "f32" / "s.prob.tif")[:, 10:, 10:], atol=0.5 / 254 + 1e-6)
+
+
+def test_missing_band_skips_scene_naming_the_bands(tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rgb = write_scene(tmp_path / "rgb.tif", np.zeros((3, 64, 64)), names=("B2", "B3", "B4"))
+    assert run_predict(predict_config(unet_ckpt, rgb, tmp_path / "out")) == 2
+    assert "rgb.tif: missing band(s) B1,B5,B6,B7,B8,B9,B10,B11,B12" in capsys.readouterr().out
+
+
+def test_resolution_mismatch_names_both(tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    coarse = write_scene(tmp_path / "c.tif", np.zeros((12, 64, 64)), transform=Affine(20, 0, 0, 0, -20, 0))
+    assert run_predict(predict_config(unet_ckpt, coarse, tmp_path / "out")) == 2
+    assert "pixel size 20.00 m, but the checkpoint was trained at 10.00 m" in capsys.readouterr().out
+
+
+def test_corrupt_scene_is_skipped_and_others_done(tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    random_scene(tmp_path / "a.tif", 64, 64)
+    (tmp_path / "b.tif").write_bytes(b"II*\x00garbage")
+    random_scene(tmp_path / "c.tif", 64, 64)
+    assert run_predict(predict_config(unet_ckpt, tmp_path, tmp_path / "out")) == 2
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.prob.tif")) == ["a.prob.tif", "c.prob.tif"]
+    assert "b.tif" in capsys.readouterr().out
+
+
+def test_finished_scene_is_skipped(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 64, 64)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out"))
+    before = (tmp_path / "out" / "s.prob.tif").stat().st_mtime_ns
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out"))
+    assert (tmp_path / "out" / "s.prob.tif").stat().st_mtime_ns == before
+
+
+def test_changed_config_redoes_scene(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 64, 64)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out"))
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", dtype="uint8"))
+    with rasterio.open(tmp_path / "out" / "s.prob.tif") as src:
+        assert src.dtypes[0] == "uint8"
+
+
+def test_earth_engine_tiles_mosaic_into_one_scene(tmp_path: Path, unet_ckpt: Path) -> None:
+    data = np.random.default_rng(1).random((12, 100, 120), dtype=np.float32)
+    whole = write_scene(tmp_path / "whole.tif", data)
+    tiles = tmp_path / "tiles"
+    tiles.mkdir()
+    for row, col in [(0, 0), (0, 64), (48, 0), (48, 64)]:
+        shifted = TRANSFORM * Affine.translation(col, row)
+        write_scene(tiles / f"scan-{row:010d}-{col:010d}.tif", data[:, row : row + 52, col : col + 64], shifted)
+    run_predict(predict_config(unet_ckpt, whole, tmp_path / "a"))
+    run_predict(predict_config(unet_ckpt, tiles, tmp_path / "b"))
+    assert [p.name for p in (tmp_path / "b").glob("*.prob.tif")] == ["scan.prob.tif"]
+    np.testing.assert_array_equal(_read(tmp_path / "b" / "scan.prob.tif"), _read(tmp_path / "a" / "whole.prob.tif"))
+
+
+def test_ensemble_of_one_model_twice_equals_the_model(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 64, 64)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "one"))
+    run_predict(predict_config([str(unet_ckpt), str(unet_ckpt)], scene, tmp_path / "two"))
+    np.testing.assert_allclose(_read(tmp_path / "two" / "s.prob.tif"), _read(tmp_path / "one" / "s.prob.tif"), atol=1e-6)
+
+
+def test_flip_tta_keeps_probabilities_valid(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 64, 64)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", tta="d4"))
+    probs = _read(tmp_path / "out" / "s.prob.tif")[:, 10:, 10:]
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-5)
