@@ -145,6 +145,12 @@ def _clean_coordinate(text: str) -> str:
 def parse_number(text: str) -> float:
     """Parse a Brazilian-formatted number (``10,3``, ``1.234.567,8``); empty gives NaN.
 
+    Args:
+        text: the number as written (comma decimal, optional dot thousands separators).
+
+    Returns:
+        the value, or NaN for an empty cell.
+
     Raises:
         ValueError: if the text is not a number.
     """
