@@ -22,7 +22,9 @@ def segmentation_task() -> Callable[..., SegmentationTask]:
         torch.manual_seed(0)
         model = TinySegmenter(in_channels, len(SEGMENTATION_CLASSES))
         options: dict[str, Any] = {
-            "model_config": model_config(model, in_channels=in_channels, num_classes=len(SEGMENTATION_CLASSES)),
+            "model_config": model_config(
+                model, in_channels=in_channels, num_classes=len(SEGMENTATION_CLASSES)
+            ),
             "class_names": SEGMENTATION_CLASSES,
             "optimizer": partial(torch.optim.Adam, lr=1e-2),
         }

@@ -9,19 +9,29 @@ import pytest
 import torch
 
 from minegeo.errors import MinegeoInputError
-from minegeo.tasks import SegmentationTask, load_bundle
+from minegeo.tasks import SegmentationLoss, SegmentationTask, load_bundle
 from minegeo.tasks.bundle import BUNDLE_KEY
 from tests.tasks.tiny import TinyDataModule, make_trainer
 
 MakeTask = Callable[..., SegmentationTask]
 
 
-def test_fit_logs_loss_and_metrics_per_stage(segmentation_task: MakeTask, segmentation_data: TinyDataModule) -> None:
+def test_fit_logs_loss_and_metrics_per_stage(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule
+) -> None:
     task = segmentation_task()
     trainer = make_trainer()
     trainer.fit(task, datamodule=segmentation_data)
     logged = trainer.callback_metrics
-    for key in ("val/loss", "val/iou", "val/f1", "val/iou_fg", "val/f1_mine", "val/iou_tailings_dam", "train/iou"):
+    for key in (
+        "val/loss",
+        "val/iou",
+        "val/f1",
+        "val/iou_fg",
+        "val/f1_mine",
+        "val/iou_tailings_dam",
+        "train/iou",
+    ):
         assert key in logged, key
     assert torch.isfinite(logged["val/loss"])
 
@@ -96,10 +106,13 @@ def test_datamodule_without_preprocessing_is_refused(
 
 def test_loss_config_selects_terms(segmentation_task: MakeTask) -> None:
     task = segmentation_task(loss={"ce": 1.0, "dice": 0.5, "focal": 0.0})
+    assert isinstance(task.criterion, SegmentationLoss)
     assert set(task.criterion.terms) == {"ce", "dice"}
 
 
-def test_predict_returns_probabilities(segmentation_task: MakeTask, segmentation_data: TinyDataModule) -> None:
+def test_predict_returns_probabilities(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule
+) -> None:
     task = segmentation_task()
     batches = make_trainer().predict(task, datamodule=segmentation_data)
     probabilities = torch.cat(batches)  # type: ignore[arg-type]
@@ -112,7 +125,9 @@ def test_model_config_without_target_is_refused(segmentation_task: MakeTask) -> 
         segmentation_task(model_config={"in_channels": 3})
 
 
-def test_bundle_key_is_written_on_save(segmentation_task: MakeTask, segmentation_data: TinyDataModule) -> None:
+def test_bundle_key_is_written_on_save(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule
+) -> None:
     task = segmentation_task()
     make_trainer(max_steps=1).fit(task, datamodule=segmentation_data)
     checkpoint: dict = {}

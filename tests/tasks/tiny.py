@@ -19,7 +19,9 @@ class TinySegmenter(nn.Module):
     def __init__(self, in_channels: int = 3, num_classes: int = 3) -> None:
         super().__init__()
         self.geometry = ModelGeometry()
-        self.net = nn.Sequential(nn.Conv2d(in_channels, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, num_classes, 1))
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, num_classes, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

@@ -1,0 +1,105 @@
+"""BaseTask: optimizer and scheduler partials, W&B panels and confusion charts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+import torch
+from lightning.pytorch.loggers import WandbLogger
+
+from minegeo.tasks import SegmentationTask
+from tests.tasks.tiny import TinyDataModule, make_trainer
+
+MakeTask = Callable[..., SegmentationTask]
+
+
+class RecordingWandbLogger(WandbLogger):
+    """A WandbLogger whose run is a mock, so tests see what would be logged without W&B."""
+
+    def __init__(self) -> None:
+        super().__init__(offline=True)
+        self.run = MagicMock()
+
+    @property
+    def experiment(self) -> Any:
+        return self.run
+
+    def logged_keys(self) -> set[str]:
+        return {key for call in self.run.log.call_args_list for key in call.args[0]}
+
+
+def test_optimizer_partial_is_completed_with_the_parameters(segmentation_task: MakeTask) -> None:
+    task = segmentation_task(optimizer=partial(torch.optim.AdamW, lr=3e-4, weight_decay=0.01))
+    optimizer = task.configure_optimizers()
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert optimizer.param_groups[0]["lr"] == 3e-4
+    assert sum(len(group["params"]) for group in optimizer.param_groups) == len(list(task.parameters()))
+
+
+def test_scheduler_partial_is_completed_with_the_optimizer(segmentation_task: MakeTask) -> None:
+    task = segmentation_task(scheduler=partial(torch.optim.lr_scheduler.StepLR, step_size=2))
+    config: Any = task.configure_optimizers()
+    assert isinstance(config["lr_scheduler"]["scheduler"], torch.optim.lr_scheduler.StepLR)
+    assert config["lr_scheduler"]["scheduler"].optimizer is config["optimizer"]
+    assert "monitor" not in config["lr_scheduler"]
+
+
+def test_plateau_scheduler_watches_the_configured_metric(segmentation_task: MakeTask) -> None:
+    task = segmentation_task(
+        scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau, patience=0),
+        scheduler_monitor="val/iou_fg",
+    )
+    config: Any = task.configure_optimizers()
+    assert config["lr_scheduler"]["monitor"] == "val/iou_fg"
+
+
+def test_plateau_scheduler_finds_its_metric_during_fit(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule
+) -> None:
+    task = segmentation_task(scheduler=partial(torch.optim.lr_scheduler.ReduceLROnPlateau, patience=0))
+    trainer = make_trainer(max_epochs=2)
+    trainer.fit(task, datamodule=segmentation_data)
+    assert trainer.lr_scheduler_configs[0].monitor == "val/loss"
+
+
+def test_panels_and_confusion_go_to_wandb(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule
+) -> None:
+    logger = RecordingWandbLogger()
+    task = segmentation_task(log_images=3)
+    make_trainer(logger=logger).fit(task, datamodule=segmentation_data)
+    samples = [
+        call.args[0]["val/samples"] for call in logger.run.log.call_args_list if "val/samples" in call.args[0]
+    ]
+    assert len(samples) == 1 and len(samples[0]) == 3
+    assert {"val/confusion_matrix", "train/confusion_matrix"} <= logger.logged_keys()
+
+
+def test_panels_are_skipped_without_wandb(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule
+) -> None:
+    task = segmentation_task(log_images=3)
+    make_trainer().fit(task, datamodule=segmentation_data)
+    assert task._panels == []
+    assert set(task.confusion_matrices) == {"train", "val"}
+
+
+@pytest.mark.slow
+def test_offline_wandb_run_receives_panels(
+    segmentation_task: MakeTask,
+    segmentation_data: TinyDataModule,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import wandb
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    logger = WandbLogger(save_dir=tmp_path, offline=True, project="minegeo-test")
+    make_trainer(logger=logger).fit(segmentation_task(log_images=2), datamodule=segmentation_data)
+    wandb.finish()
+    assert len(list(tmp_path.rglob("media/images/val/samples_*.png"))) == 2
