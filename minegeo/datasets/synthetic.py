@@ -173,12 +173,15 @@ def write_earth_engine_tiles(scene: Path, out_dir: Path, tile_px: int) -> list[P
         )
     written = []
     with open_raster(scene) as src:
+        # rasterio's profile leaves the predictor out; the pieces keep the scene's.
+        predictor = src.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR", "1")
         for row in range(0, src.height, tile_px):
             for col in range(0, src.width, tile_px):
                 window = Window(col, row, min(tile_px, src.width - col), min(tile_px, src.height - row))
                 path = Path(out_dir) / f"{Path(scene).stem}-{row:010d}-{col:010d}.tif"
                 profile = {
                     **src.profile,
+                    "predictor": int(predictor),
                     "width": window.width,
                     "height": window.height,
                     "transform": src.window_transform(window),

@@ -83,14 +83,20 @@ def _place(
     canvas: Canvas,
     placed: list[Feature],
     radius: float,
-    accept: Callable[[float, float], bool],
+    side: tuple[District, float],
     margin: float,
 ) -> tuple[float, float] | None:
-    """A centre at least ``margin`` px from the edges, clear of other features and the river."""
+    """A centre ``margin`` px from the edges, clear of other features and the river.
+
+    ``side`` is (district, gap): a negative gap keeps the centre that far inside the
+    district, a positive one that far outside.
+    """
     height, width = canvas.owner.shape
+    district, gap = side
     for _ in range(400):
         row, col = rng.uniform(margin, height - margin), rng.uniform(margin, width - margin)
-        if not accept(row, col) or canvas.river[int(row), int(col)] < radius + 6:
+        offside = district.side(row, col) < gap if gap > 0 else district.side(row, col) > gap
+        if offside or canvas.river[int(row), int(col)] < radius + 6:
             continue
         if all(np.hypot(row - f.row, col - f.col) > radius + f.radius + 40 for f in placed):
             return row, col
@@ -124,9 +130,7 @@ def place_mines_and_dams(
     numbers = {"mine": first_ids[0], "tailings_dam": first_ids[1]}
     for kind, ore in zip(kinds, [*mine_ores, *dam_ores], strict=True):
         radius = rng.uniform(14, 34) if kind == "mine" else rng.uniform(13, 28)
-        centre = _place(
-            rng, canvas, placed, radius * 1.3, lambda r, c: district.side(r, c) < -30, PATCH_MARGIN
-        )
+        centre = _place(rng, canvas, placed, radius * 1.3, (district, -30.0), PATCH_MARGIN)
         if centre is None:
             continue
         prefix = "m" if kind == "mine" else "d"
@@ -166,15 +170,7 @@ def place_lookalikes(
         if kind == "river_bank":
             centre = _on_river_bank(rng, canvas, [*taken, *placed], district, radius)
         else:
-            gap = 40 + radius
-            centre = _place(
-                rng,
-                canvas,
-                [*taken, *placed],
-                radius,
-                lambda r, c, gap=gap: district.side(r, c) > gap,
-                radius + 8,
-            )
+            centre = _place(rng, canvas, [*taken, *placed], radius, (district, 40 + radius), radius + 8)
         if centre is None:
             continue
         feature = Feature(f"l{first_id + len(placed):04d}", kind, *centre, radius, {"r": radius})
