@@ -48,6 +48,11 @@ class Destination:
             raise MinegeoInputError(
                 "destination.bucket is empty; expected a bucket name with destination.kind=gcs"
             )
+        if any(part.strip() and not any(c.isalnum() for c in part) for part in self.prefix.split("/")):
+            raise MinegeoInputError(
+                f"destination.prefix {self.prefix!r} has a part without letters or digits; "
+                "expected a path like runs/2019"
+            )
 
     def locate(self, group: str, name: str) -> tuple[str, str]:
         """Container (Drive folder or bucket) and ``fileNamePrefix`` of a file.

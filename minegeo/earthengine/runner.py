@@ -55,12 +55,16 @@ class ExportSummary:
         lines = [
             f"tasks: {self.tasks} ({groups})",
             f"pixels: {self.pixels:,} per band",
-            f"estimated size: {self.estimated_bytes / 1e9:.2f} GB (float32, uncompressed)",
+            f"estimated size: {_human_bytes(self.estimated_bytes)} (float32, uncompressed)",
             f"manifest: {self.manifest}",
         ]
         if self.states:
             lines.append("states: " + ", ".join(f"{n} {state}" for state, n in sorted(self.states.items())))
         return lines
+
+
+def _human_bytes(count: int) -> str:
+    return f"{count / 1e9:.2f} GB" if count >= 1e9 else f"{count / 1e6:.1f} MB"
 
 
 def composite_spec(cfg: DictConfig) -> CompositeSpec:

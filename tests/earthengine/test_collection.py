@@ -1,0 +1,112 @@
+"""The composite's Earth Engine expression, checked on a recording fake of ``ee``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from minegeo import SENTINEL2_BANDS
+from minegeo.earthengine.collection import CLOUD_SCORE_PLUS, CompositeSpec, composite
+from minegeo.errors import MinegeoInputError
+from tests.earthengine.fake_ee import FakeEE, Traced, calls_named, chain, step
+
+MASKED = [
+    "ImageCollection",
+    "filterDate",
+    "filterBounds",
+    "filter",
+    "map",
+    "select",
+    "median",
+    "divide",
+    "toFloat",
+]
+
+
+def build(fake_ee: FakeEE, **spec: object) -> tuple[Any, Any]:
+    region = fake_ee.Geometry.Rectangle([-44.0, -20.1, -43.9, -20.0], "EPSG:4326", False)
+    return composite(fake_ee, CompositeSpec(**spec), region), region  # type: ignore[arg-type]
+
+
+def mapped(image: object) -> Traced:
+    (traced,) = step(image, "map").args
+    assert isinstance(traced, Traced)
+    return traced
+
+
+def test_default_composite_chain(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee)
+    assert chain(image) == MASKED
+
+
+def test_collection_id_defaults_to_l1c_harmonized(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee)
+    assert step(image, "ImageCollection").args == ("COPERNICUS/S2_HARMONIZED",)
+
+
+def test_surface_reflectance_collection(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee, collection="COPERNICUS/S2_SR_HARMONIZED")
+    assert step(image, "ImageCollection").args == ("COPERNICUS/S2_SR_HARMONIZED",)
+
+
+def test_filters_date_bounds_and_cloudy_pixel_percentage(fake_ee: FakeEE) -> None:
+    image, region = build(fake_ee, start="2019-06-01", end="2019-09-01", max_cloud_percentage=5)
+    assert step(image, "filterDate").args == ("2019-06-01", "2019-09-01")
+    assert step(image, "filterBounds").args == (region,)
+    (condition,) = step(image, "filter").args
+    assert chain(condition) == ["lt"] and condition.receiver.path == "ee.Filter"
+    assert condition.args == ("CLOUDY_PIXEL_PERCENTAGE", 5)
+
+
+def test_qa60_mask_tests_opaque_and_cirrus_bits(fake_ee: FakeEE) -> None:
+    traced = mapped(build(fake_ee)[0])
+    assert chain(traced.body) == ["updateMask"] and traced.body.receiver is traced.parameter
+    assert [call.args for call in calls_named(traced.body, "select")] == [("QA60",)]
+    assert sorted(call.args[0] for call in calls_named(traced.body, "bitwiseAnd")) == [1 << 10, 1 << 11]
+    assert [call.args for call in calls_named(traced.body, "eq")] == [(0,), (0,)]
+    assert len(calls_named(traced.body, "And")) == 1
+
+
+def test_cloud_score_plus_links_by_system_index_and_thresholds_cs_cdf(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee, cloud_mask="cloud_score_plus", cs_threshold=0.65)
+    assert chain(image)[:5] == ["ImageCollection", "filterDate", "filterBounds", "filter", "linkCollection"]
+    link = step(image, "linkCollection")
+    scores, bands, _, match = link.args
+    assert scores.args == (CLOUD_SCORE_PLUS,) and bands == ["cs_cdf"] and match == "system:index"
+    body = mapped(image).body
+    assert [c.args for c in calls_named(body, "select")] == [("cs_cdf",)]
+    assert [c.args for c in calls_named(body, "gte")] == [(0.65,)]
+    assert not calls_named(image, "bitwiseAnd")
+
+
+def test_no_mask_skips_map(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee, cloud_mask="none")
+    assert chain(image) == [name for name in MASKED if name != "map"]
+
+
+def test_bands_divide_and_float(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee)
+    assert step(image, "select").args == (list(SENTINEL2_BANDS),)
+    assert step(image, "divide").args == (10_000,)
+    assert step(image, "toFloat").args == ()
+
+
+def test_optional_b8a_band(fake_ee: FakeEE) -> None:
+    bands = (*SENTINEL2_BANDS[:8], "B8A", *SENTINEL2_BANDS[8:])
+    image, _ = build(fake_ee, bands=bands)
+    assert step(image, "select").args == (list(bands),)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"collection": "COPERNICUS/S2"}, r"collection.id 'COPERNICUS/S2' is not supported"),
+        ({"cloud_mask": "bits35"}, r"collection.cloud_mask 'bits35' is not valid"),
+        ({"bands": ("B2", "B13")}, r"collection.bands \['B2', 'B13'\] is not valid"),
+        ({"cs_threshold": 1.5}, r"collection.cs_threshold 1.5 is not valid"),
+    ],
+)
+def test_invalid_spec_is_refused(spec: dict[str, object], message: str) -> None:
+    with pytest.raises(MinegeoInputError, match=message):
+        CompositeSpec(**spec)  # type: ignore[arg-type]
