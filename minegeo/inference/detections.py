@@ -55,6 +55,9 @@ DETECTION_COLUMNS = (
     "lat",
 )
 
+#: Suffix of predict's probability rasters.
+PROB_SUFFIX = ".prob.tif"
+
 _WGS84 = CRS.from_epsg(4326)
 _GEOD = Geod(ellps="WGS84")
 _EIGHT = np.ones((3, 3), dtype=bool)
@@ -298,6 +301,16 @@ def _scan(
         previous_last = labels[-1]
 
 
+def scene_name(prob_path: Path, scene_path: Path) -> str:
+    """The name of a scene's detections: the stem of its ``<stem>.prob.tif``.
+
+    The probability raster carries predict's scene stem (a mosaic of Earth Engine tiles
+    is named after the tiles' common stem); other names fall back to the scene's stem.
+    """
+    name = Path(prob_path).name
+    return name[: -len(PROB_SUFFIX)] if name.endswith(PROB_SUFFIX) else Path(scene_path).stem
+
+
 def utm_crs(lon: float, lat: float) -> CRS:
     """The WGS84 UTM zone CRS holding a point (metric distances near it)."""
     zone = int(np.clip((lon + 180.0) // 6.0 + 1, 1, 60))
@@ -398,7 +411,8 @@ def detect_scene(
 
     Args:
         prob_path: the scene's ``<stem>.prob.tif`` (one band per class, named after it).
-        scene_path: the scene it was predicted from (its stem names the detections).
+        scene_path: the scene it was predicted from (names the detections when the
+            raster is not called ``<stem>.prob.tif``).
         bundle: the checkpoint bundle of the model that made the raster.
         cfg: the ``detect`` config node (see :class:`DetectParams`).
         strip_pixels: raster values read at once (all bands); bounds memory.
@@ -432,5 +446,6 @@ def detect_scene(
         if sites.empty:
             return empty_detections()
         class_names = [names[i] for i in band_indexes]
-        frame = _to_frame(sites, class_names, to_lonlat, src.transform, Path(scene_path).stem, points)
+        name = scene_name(prob_path, scene_path)
+        frame = _to_frame(sites, class_names, to_lonlat, src.transform, name, points)
     return frame[frame["area_m2"] >= params.min_area_m2].reset_index(drop=True)

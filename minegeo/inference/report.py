@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from minegeo.inference.detections import DETECTION_COLUMNS, empty_detections, utm_crs
+from minegeo.inference.detections import DETECTION_COLUMNS, empty_detections, scene_name, utm_crs
 from minegeo.inference.oretype import run_ore_type_stage
 from minegeo.inference.quicklook import write_quicklook
 from minegeo.inference.registry_check import REGISTRY_COLUMNS, cross_check, load_registries
@@ -217,7 +217,8 @@ def finish_run(
     """
     out_dir = Path(out_dir)
     frame = _concat(detections)
-    scene_paths = {Path(scene).stem: Path(scene) for scene, _ in scenes}
+    names = [scene_name(Path(prob), Path(scene)) for scene, prob in scenes]
+    scene_paths = {name: Path(scene) for name, (scene, _) in zip(names, scenes, strict=True)}
     oretype, registry_cfg, report = cfg["oretype"], cfg["registry"], cfg["report"]
     dropped = frame.iloc[:0]
     if oretype.get("ckpt"):
@@ -233,9 +234,9 @@ def finish_run(
     files = write_detections(frame, out_dir)
     if report.get("quicklook", True):
         classes = cfg.get("detect", {}).get("classes")
-        for scene, prob in scenes:
-            target = out_dir / f"{Path(scene).stem}.quicklook.png"
-            own = frame[frame["scene"] == Path(scene).stem]
+        for name, (scene, prob) in zip(names, scenes, strict=True):
+            own = frame[frame["scene"] == name]
+            target = out_dir / f"{name}.quicklook.png"
             files.append(write_quicklook(Path(scene), Path(prob), own, target, classes=classes))
     summary = build_summary(
         frame, dropped, list(scene_paths), registry is not None, len(bad_rows), int(report["top_n"])

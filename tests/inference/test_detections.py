@@ -239,3 +239,13 @@ def test_high_threshold_below_threshold_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(MinegeoInputError, match="high_threshold"):
         detect_scene(prob, tmp_path / "s.tif", make_bundle(), {**DETECT, "high_threshold": 0.5})
+
+
+def test_detections_are_named_after_the_probability_raster(tmp_path: Path) -> None:
+    mine = np.zeros((6, 6), np.float32)
+    mine[2, 2] = 0.8
+    prob = write_prob(tmp_path / "mosaic.prob.tif", segmentation_probs(mine))
+
+    frame = detect_scene(prob, tmp_path / "mosaic-0000000000-0000000000.tif", make_bundle(), DETECT)
+
+    assert list(frame["scene"]) == ["mosaic"] and list(frame["id"]) == ["mosaic-00000"]
