@@ -61,11 +61,13 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
 def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Instantiate data, model, task and trainer; fit; validate and test the best checkpoint."""
-    datamodule = instantiate(cfg.data)
+    datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.setup("fit")
     model = instantiate(cfg.model)
     check_compatible(datamodule, model)
-    task = instantiate(cfg.task, model=model, model_config=OmegaConf.to_container(cfg.model, resolve=True))
+    # Objects cannot pass through Hydra's config merge: complete a partial instead.
+    make_task = instantiate(cfg.task, _partial_=True, _convert_="all")
+    task = make_task(model=model, model_config=OmegaConf.to_container(cfg.model, resolve=True))
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values() if node]
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
     trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks)

@@ -95,9 +95,9 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         """Index scenes and labels, cut the split blocks, estimate train statistics (once)."""
         if self.preprocessing is not None:
             return
-        scenes = Sentinel2Composite(
-            self.images, bands=self.bands, reflectance_scale=self.reflectance_scale, nodata=self.nodata
-        )
+        # Samples stay raw: the bundle's Preprocessing applies the reflectance scale once,
+        # here on the device as in predict.
+        scenes = Sentinel2Composite(self.images, bands=self.bands, nodata=self.nodata)
         labels = MineLabels(
             self.labels,
             crs=scenes.crs,
@@ -122,7 +122,7 @@ class SceneSegmentationDataModule(MinegeoDataModule):
     def _estimate_preprocessing(self, scenes: Sentinel2Composite, resolution: float) -> Preprocessing:
         generator = torch.Generator().manual_seed(self.seed)
         sampler = self._sampler("train", length=self.stats_samples, generator=generator)
-        images = (scenes[query]["image"] for query in sampler)
+        images = (scenes[query]["image"] * self.reflectance_scale for query in sampler)
         mean, std = band_statistics(images, num_bands=len(scenes.bands))
         resolution_m = resolution if not scenes.crs.is_geographic else resolution * 111_320.0
         return Preprocessing(tuple(scenes.bands), mean, std, self.reflectance_scale, resolution_m)
@@ -330,7 +330,8 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         groups = group_by_place(footprints, self.split_distance_px * resolution_m)
         splits = assign_splits(groups, self.fractions, self.seed)
         self.subsets = {s: Subset(dataset, np.flatnonzero(splits == s).tolist()) for s in SPLITS}
-        images = (self.subsets["train"][i]["image"] for i in range(len(self.subsets["train"])))
+        train = self.subsets["train"]
+        images = (train[i]["image"] * self.reflectance_scale for i in range(len(train)))
         mean, std = band_statistics(images, num_bands=len(dataset.bands))
         self.preprocessing = Preprocessing(tuple(dataset.bands), mean, std, self.reflectance_scale, resolution_m)
         if self.run_dir is not None:
