@@ -12,6 +12,7 @@ import pytest
 import rasterio
 from omegaconf import DictConfig, OmegaConf
 from pyproj import Transformer
+from rasterio.features import rasterize
 from shapely.geometry import Point, box
 
 from minegeo import SENTINEL2_BANDS
@@ -181,3 +182,42 @@ def test_evaluation_half_cell_tolerance_is_respected(tmp_path: Path) -> None:
     detection = gpd.GeoDataFrame({"cell_m": [10.0]}, geometry=[Point(lon, lat)], crs="EPSG:4326")
 
     assert evaluate_against_truth(detection, truth)["unregistered_found"] == 0
+
+
+def oracle_probabilities(scene: Path, labels: gpd.GeoDataFrame, target: Path) -> Path:
+    """A probability raster that is 0.9 on the world's labelled mines and dams."""
+    with rasterio.open(scene) as src:
+        local = labels.to_crs(src.crs)
+        masks = [
+            rasterize(
+                [(g, 1) for g in local[local["class"] == name].geometry], src.shape, transform=src.transform
+            )
+            for name in ("mine", "tailings_dam")
+        ]
+        transform, crs = src.transform, src.crs.to_string()
+    probs = np.stack([1 - 0.9 * (masks[0] | masks[1]), 0.9 * masks[0], 0.9 * masks[1]])
+    return write_prob(target, probs.astype(np.float32), transform=transform, crs=crs)
+
+
+def test_synthetic_world_with_oracle_probabilities(small_world: Path, tmp_path: Path) -> None:
+    labels = gpd.read_file(small_world / "labels.gpkg")
+    world = json.loads((small_world / "world.json").read_text())
+    registry = {
+        "concessions": str(small_world / "registered.gpkg"),
+        "dams": str(small_world / "anm_dams.tsv"),
+    }
+    cfg = predict_cfg(registry=registry, report={"quicklook": False})
+    pairs = [
+        (s, oracle_probabilities(s, labels, tmp_path / f"{s.stem}.prob.tif"))
+        for s in sorted((small_world / "scenes").glob("*.tif"))
+    ]
+    detections = [detect_scene(prob, scene, make_bundle(), cfg.detect) for scene, prob in pairs]
+
+    summary = finish_run(detections, pairs, tmp_path / "out", cfg)
+    scores = evaluate_against_truth(
+        pyogrio.read_dataframe(tmp_path / "out" / "detections.gpkg"), labels, world["unregistered"]
+    )
+
+    assert summary["unregistered"] == len(world["unregistered"])
+    assert summary["registered"] == len(world["registered"])
+    assert scores["unregistered_recall"] == 1.0 and scores["false_detections"] == 0
