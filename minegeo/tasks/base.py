@@ -118,11 +118,24 @@ class BaseTask(LightningModule):
         metrics: ClassMetrics = self.stage_metrics[f"{stage}_metrics"]  # type: ignore[assignment]
         return metrics
 
-    @property
-    def foreground_index(self) -> int:
-        """Index of the first class that is not the background (drawn in sample panels)."""
+    def panel_probability(self, logits: Tensor) -> tuple[Tensor, str]:
+        """The probability drawn in sample panels, and its name.
+
+        With a background class it is ``1 - p(background)``, any foreground (a mine panel
+        and a tailings panel are both informative); otherwise ``p`` of the first class
+        (``mine`` for discovery).
+
+        Args:
+            logits: (B, n, ...) logits.
+
+        Returns:
+            (B, ...) probabilities and a label such as ``"p(foreground)"``.
+        """
+        probabilities = logits.detach().softmax(dim=1)
         background = self.hparams.get("background_class")
-        return next(i for i, name in enumerate(self.class_names) if name != background)
+        if background in self.class_names:
+            return 1 - probabilities[:, self.class_names.index(background)], "p(foreground)"
+        return probabilities[:, 0], f"p({self.class_names[0]})"
 
     def setup(self, stage: str) -> None:
         """Check the data against the task and model, and build the bundle, before any step."""
@@ -251,13 +264,11 @@ class BaseTask(LightningModule):
         wanted = int(self.hparams["log_images"]) - len(self._panels)
         if wanted <= 0 or self.bundle is None or self.trainer.sanity_checking or not self._wandb_loggers():
             return
-        index = self.foreground_index
-        name = self.class_names[index]
-        probabilities = logits[:wanted].detach().softmax(dim=1)[:, index]
+        probabilities, name = self.panel_probability(logits[:wanted])
         for sample, truth, probability in zip(image, target, probabilities, strict=False):
-            caption = f"input | truth | p({name})"
+            caption = f"input | truth | {name}"
             if truth.dim() == 0:  # one label per patch: draw it, and the probability, as flat squares
-                caption = f"truth {self.class_names[int(truth)]}, p({name})={float(probability):.2f}"
+                caption = f"truth {self.class_names[int(truth)]}, {name}={float(probability):.2f}"
                 truth, probability = truth.expand(sample.shape[-2:]), probability.view(1, 1)
             panel = sample_panel(sample, self.bundle.preprocessing, truth, probability, self.ignore_index)
             self._panels.append((panel, caption))

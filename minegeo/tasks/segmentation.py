@@ -29,7 +29,8 @@ class SegmentationTask(BaseTask):
         loss: weight of each loss term, some of ``ce``, ``dice``, ``focal``, ``jaccard``,
             ``lovasz``; None for cross-entropy alone.
         class_weights: one weight per class for the weighted terms, or None.
-        background_class: class left out of the foreground averages and sample panels.
+        background_class: class left out of the foreground averages; sample panels draw
+            ``1 - p(background)``.
     """
 
     kind = "segmentation"

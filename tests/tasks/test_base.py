@@ -103,3 +103,16 @@ def test_offline_wandb_run_receives_panels(
     make_trainer(logger=logger).fit(segmentation_task(log_images=2), datamodule=segmentation_data)
     wandb.finish()
     assert len(list(tmp_path.rglob("media/images/val/samples_*.png"))) == 2
+
+
+def test_segmentation_panels_draw_any_foreground(segmentation_task: MakeTask) -> None:
+    logits = torch.log(torch.tensor([0.5, 0.2, 0.3]))[None, :, None, None]
+    probability, name = segmentation_task().panel_probability(logits)
+    assert name == "p(foreground)"
+    assert probability.item() == pytest.approx(0.5)
+
+
+def test_classification_panels_draw_the_first_class(classification_task: Callable[..., Any]) -> None:
+    probability, name = classification_task().panel_probability(torch.log(torch.tensor([[0.8, 0.2]])))
+    assert name == "p(mine)"
+    assert probability.item() == pytest.approx(0.8)
