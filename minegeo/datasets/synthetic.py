@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import geopandas as gpd
 import numpy as np
 import rasterio
 from rasterio.windows import Window
@@ -65,7 +66,10 @@ class WorldSize:
 #: The sizes: ``small`` for tests (seconds, a few MB), ``demo`` to train on (< 200 MB).
 WORLD_SIZES: dict[str, WorldSize] = {
     "small": WorldSize(
-        2, SceneRecipe((360, 720), 2, 1, ("lake", "irrigation_dam", "river_bank", "construction")), 3, 2
+        2,
+        SceneRecipe((360, 720), 2, 1, ("lake", "irrigation_dam", "river_bank", "construction"), clouds=0.01),
+        3,
+        2,
     ),
     "demo": WorldSize(
         4,
@@ -219,7 +223,7 @@ def _generate(root: Path, seed: int, size: str) -> None:
 
 def _patch_spots(
     rng: np.random.Generator, scene: Scene, spec: WorldSize, next_ids: Counter[str]
-) -> list[Any]:
+) -> list[patches.PatchSpot]:
     """Every patch cut from one scene (``next_ids`` numbers the random negatives)."""
     found = patches.on_mines(rng, scene, ("mine", "tailings_dam"))
     negatives = patches.negatives(
@@ -244,7 +248,12 @@ def _write_patches(root: Path, scene: Scene, spots: list[patches.PatchSpot]) -> 
 
 
 def _write_vectors(
-    root: Path, rng: np.random.Generator, scenes: list[Scene], spots: list[Any], seed: int, size: str
+    root: Path,
+    rng: np.random.Generator,
+    scenes: list[Scene],
+    spots: list[patches.PatchSpot],
+    seed: int,
+    size: str,
 ) -> None:
     """labels, look-alikes, concessions, the ANM list, and world.json."""
     registered = registries.set_registration(rng, scenes, REGISTERED_SHARE)
@@ -260,7 +269,12 @@ def _write_vectors(
 
 
 def _summary(
-    scenes: list[Scene], spots: list[Any], labels: Any, anm_ids: list[str], seed: int, size: str
+    scenes: list[Scene],
+    spots: list[patches.PatchSpot],
+    labels: gpd.GeoDataFrame,
+    anm_ids: list[str],
+    seed: int,
+    size: str,
 ) -> dict[str, Any]:
     """The contents of world.json."""
     unregistered = sorted(labels.loc[~labels["registered"], "id"])

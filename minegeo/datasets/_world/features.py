@@ -295,7 +295,7 @@ def paint_river_bank(rng: np.random.Generator, canvas: Canvas, feature: Feature,
     """A sand bar: an elongated bright deposit along the river."""
     r = feature.shape["r"]
     win, dy, dx = _window(canvas, feature, r)
-    near = canvas.river[win] < r * rng.uniform(0.2, 0.3)
+    near = canvas.river[win] < 5 + r * rng.uniform(0.15, 0.25)
     bar = near & (np.hypot(dy, dx) < r) & (canvas.fractions[material("turbid_water")][win] < 0.5)
     _blend(canvas, win, bar.astype(np.float32), {"sand": 0.9, "bare_soil": 0.1})
     _own(canvas, win, bar, owner)

@@ -163,19 +163,22 @@ def add_atmosphere(rng: np.random.Generator, bands: np.ndarray) -> None:
     bands[9] += 0.004 * np.maximum(fractal_noise(rng, shape, 3.4, coarse=4), 0)
 
 
-def cloud_holes(rng: np.random.Generator, shape: tuple[int, int], protect: np.ndarray) -> np.ndarray:
-    """Blob-shaped pixels the composite has no clear view of (about 3 %).
+def cloud_holes(
+    rng: np.random.Generator, shape: tuple[int, int], share: float, protect: np.ndarray
+) -> np.ndarray:
+    """Blob-shaped pixels the composite has no clear view of (a few %).
 
     Args:
         rng: random generator.
         shape: (H, W).
+        share: share of pixels drawn as holes, before those near features are dropped.
         protect: (H, W) bool, where holes must not fall (mapped features stay visible).
 
     Returns:
         (H, W) bool mask of the holes.
     """
-    field = fractal_noise(rng, shape, 3.0, coarse=2)
-    holes = field > np.quantile(field, 0.965)
+    field = fractal_noise(rng, shape, 2.9)
+    holes = field > np.quantile(field, 1 - share)
     blobs, _ = ndimage.label(holes)
     touched = np.unique(blobs[ndimage.binary_dilation(protect, iterations=3)])
     return holes & ~np.isin(blobs, touched[touched > 0])

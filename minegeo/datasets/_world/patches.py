@@ -1,8 +1,9 @@
 """Where the training patches are cut: on mines and dams, on look-alikes, at random.
 
-A patch of the negative classes (``not_mine``, ``no_ore``) never holds a pixel of a mine
-or a dam and is mostly cloud-free; a third of them are centred on look-alikes (the hard
-negatives the paper reports), the rest at random, spread apart.
+Every patch is cloud-free, as the paper's were. A patch of the negative classes
+(``not_mine``, ``no_ore``) never holds a pixel of a mine or a dam; a third of them are
+centred on look-alikes (the hard negatives the paper reports), the rest at random,
+spread apart.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from minegeo.datasets._world.scene import Scene
 DISCOVERY_PX = 201
 #: Ore-type patch side in pixels (the paper's impact CNN input).
 ORETYPE_PX = 21
-#: Largest share of cloud-hole pixels in a negative patch.
-MAX_HOLES = 0.05
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,8 @@ class PatchSpot:
 
 
 def clear_centres(scene: Scene, size: int) -> np.ndarray:
-    """(H, W) bool: centres whose ``size`` window is inside the scene, mine-free, mostly clear."""
-    mined = _window_sums(scene.mined(), size)
-    holes = _window_sums(np.isnan(scene.bands[1]), size)
-    return (mined == 0) & (holes <= MAX_HOLES * size * size)
+    """(H, W) bool: centres whose ``size`` window is inside the scene, mine-free and clear."""
+    return _window_sums(scene.mined() | np.isnan(scene.bands[1]), size) == 0
 
 
 def _window_sums(mask: np.ndarray, size: int) -> np.ndarray:

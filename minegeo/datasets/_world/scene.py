@@ -66,6 +66,7 @@ class SceneRecipe:
     mines: int
     dams: int
     lookalikes: tuple[str, ...]
+    clouds: float = 0.045
 
 
 def make_scene(
@@ -96,9 +97,26 @@ def make_scene(
     landscape.add_atmosphere(rng, bands)
     bands += rng.standard_normal(bands.shape, dtype=np.float32) * np.float32(spectra.NOISE_SIGMA)
     bands = spectra.quantise(spectra.to_native_resolution(bands))
-    bands[:, landscape.cloud_holes(rng, recipe.shape, canvas.owner > 0)] = np.nan
+    holes = landscape.cloud_holes(rng, recipe.shape, recipe.clouds, canvas.owner > 0) & ~_mine_patch_areas(
+        canvas.owner, mines
+    )
+    bands[:, holes] = np.nan
     transform = Affine.translation(*origin) * Affine.scale(RESOLUTION, -RESOLUTION)
     return Scene(stem, bands, transform, [*mines, *lookalikes], canvas.owner)
+
+
+def _mine_patch_areas(owner: np.ndarray, mines: list[features.Feature]) -> np.ndarray:
+    """(H, W) bool: where discovery patches of mines and dams will be cut.
+
+    Patches are cut where the composite is clear (the paper's were); negatives are picked
+    among clear windows, and these areas are kept clear, so nodata says nothing of the class.
+    """
+    areas = np.zeros(owner.shape, bool)
+    reach = features.PATCH_MARGIN
+    for mine in mines:
+        row, col = int(mine.row), int(mine.col)
+        areas[max(row - reach, 0) : row + reach + 1, max(col - reach, 0) : col + reach + 1] = True
+    return areas
 
 
 def write_raster(path: Path, bands: np.ndarray, transform: Affine, tiled: bool = True) -> None:
