@@ -23,8 +23,8 @@ WORLD_EXPERIMENTS = ["fcn_mines", "fcn_oretype", "unet_mines", "deeplab_mines"]
 SMALL = {
     "fcn_mines": ["kfold=2"],
     "fcn_oretype": ["kfold=2"],
-    "unet_mines": ["data.patch_size=64", "data.block_size_px=128", "data.stats_samples=4"],
-    "deeplab_mines": ["data.patch_size=64", "data.block_size_px=128", "data.stats_samples=4"],
+    "unet_mines": ["data.patch_size=32", "data.block_size_px=128", "data.stats_samples=4"],
+    "deeplab_mines": ["data.patch_size=32", "data.block_size_px=128", "data.stats_samples=4"],
 }
 
 

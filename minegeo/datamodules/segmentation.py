@@ -105,6 +105,7 @@ class SceneSegmentationDataModule(MinegeoDataModule):
             class_names=self.class_names,
             class_column=self.class_column,
             point_radius_m=self.point_radius_m,
+            extent=scenes.index.geometry,
         )
         self.dataset: GeoDataset = scenes & labels
         resolution = float(scenes.res[0])
@@ -159,7 +160,7 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         if self.run_dir is None or self.blocks is None:
             return
         with atomic_path(self.run_dir / "split.gpkg") as tmp:
-            self.blocks.to_file(tmp, driver="GPKG")
+            self.blocks.to_file(tmp, driver="GPKG", layer="split")
 
 
 def split_blocks(

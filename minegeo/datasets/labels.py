@@ -259,6 +259,7 @@ class MineLabels(VectorDataset):
         default_class: str | None = None,
         layer: str | int | None = None,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        extent: gpd.GeoSeries | None = None,
     ) -> None:
         """Read every label file under ``paths``.
 
@@ -273,6 +274,9 @@ class MineLabels(VectorDataset):
             default_class: see :func:`read_vector_labels`.
             layer: see :func:`read_vector_labels`.
             transforms: applied to each sample.
+            extent: where the labels are complete, so unlabelled pixels there are
+                background (e.g. the scenes' footprints). Default: each file's feature
+                bounds, which would leave background far from any label unsampled.
 
         Raises:
             MinegeoInputError: if no label file is found, or one cannot be read.
@@ -295,6 +299,8 @@ class MineLabels(VectorDataset):
         frames = [frame.to_crs(crs) for frame in frames]
         self._labels = pd.concat(frames, ignore_index=True)
         self.index = _file_index(files, frames, crs)
+        if extent is not None:
+            self.index = self.index.set_geometry([extent.to_crs(crs).union_all()] * len(files))
         self._res = _resolution(res, crs)
 
     def __getitem__(self, query: GeoSlice) -> dict[str, Any]:

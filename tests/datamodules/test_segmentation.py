@@ -65,7 +65,7 @@ def test_scene_datamodule_yields_normalised_batches_with_ignored_nodata(small_wo
     datamodule = SceneSegmentationDataModule(
         small_world / "scenes",
         small_world / "labels.gpkg",
-        patch_size=64,
+        patch_size=32,
         train_length=4,
         block_size_px=128,
         batch_size=2,
@@ -76,7 +76,7 @@ def test_scene_datamodule_yields_normalised_batches_with_ignored_nodata(small_wo
     assert datamodule.num_bands == 12
     batch = next(iter(datamodule.train_dataloader()))
     batch = datamodule.on_after_batch_transfer(batch, 0)
-    assert batch["image"].shape == (2, 12, 64, 64)
+    assert batch["image"].shape == (2, 12, 32, 32)
     assert torch.isfinite(batch["image"]).all()
     assert set(batch["mask"].unique().tolist()) <= {0, 1, 2, IGNORE_INDEX}
     assert (tmp_path / "split.gpkg").is_file() and (tmp_path / "stats.json").is_file()
@@ -84,7 +84,7 @@ def test_scene_datamodule_yields_normalised_batches_with_ignored_nodata(small_wo
 
 def test_scene_datamodule_has_val_and_test_patches(small_world: Path) -> None:
     datamodule = SceneSegmentationDataModule(
-        small_world / "scenes", small_world / "labels.gpkg", patch_size=64, block_size_px=128, stats_samples=4
+        small_world / "scenes", small_world / "labels.gpkg", patch_size=32, block_size_px=128, stats_samples=4
     )
     datamodule.setup("fit")
     assert len(datamodule.val_dataloader().sampler) > 0  # type: ignore[arg-type]
