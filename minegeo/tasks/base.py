@@ -177,9 +177,23 @@ class BaseTask(LightningModule):
             checkpoint[BUNDLE_KEY] = self.bundle.to_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Restore the bundle (resuming keeps the preprocessing the weights were trained with)."""
-        if BUNDLE_KEY in checkpoint:
-            self.bundle = Bundle.from_dict(checkpoint[BUNDLE_KEY])
+        """Restore the bundle; refuse to resume on data prepared differently from the checkpoint's.
+
+        Raises:
+            MinegeoInputError: if the datamodule's classes or preprocessing (bands, order,
+                statistics) differ from those the checkpoint was trained with.
+        """
+        if BUNDLE_KEY not in checkpoint:
+            return
+        saved = Bundle.from_dict(checkpoint[BUNDLE_KEY])
+        current = self.bundle
+        for name in ("class_names", "preprocessing"):
+            if current is not None and getattr(saved, name) != getattr(current, name):
+                raise MinegeoInputError(
+                    f"the checkpoint was trained with {name} {getattr(saved, name)} but the data now gives "
+                    f"{getattr(current, name)}: expected the same data settings to resume or evaluate"
+                )
+        self.bundle = saved
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -246,11 +260,11 @@ class BaseTask(LightningModule):
 
     def _log_epoch_metrics(self, stage: str) -> None:
         metrics = self.metrics(stage)
-        confusion = metrics.compute()
+        confusion = metrics.compute().cpu()  # scores use float64, which not every device has
         metrics.reset()
         if self.trainer.sanity_checking:
             return
-        self.confusion_matrices[stage] = confusion.cpu().numpy()
+        self.confusion_matrices[stage] = confusion.numpy()
         self.log_dict(metrics.scores(confusion, stage))
         for logger in self._wandb_loggers():
             log_confusion_matrix(

@@ -70,3 +70,12 @@ def test_all_zero_weights_are_refused() -> None:
 def test_class_weights_of_the_wrong_length_are_refused() -> None:
     with pytest.raises(MinegeoInputError, match="expected 3 non-negative weights"):
         SegmentationLoss({"ce": 1.0}, num_classes=3, class_weights=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("term", ["ce", "dice"])
+def test_out_of_range_classes_fail_in_the_loss(term: str) -> None:
+    # metrics skip torchmetrics' input checks because the loss already refuses such targets
+    logits, target = _batch()
+    target[0, 3, 3] = 3
+    with pytest.raises((IndexError, RuntimeError)):
+        SegmentationLoss({term: 1.0}, num_classes=3)(logits, target)

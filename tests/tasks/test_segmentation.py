@@ -71,15 +71,29 @@ def test_checkpoint_bundle_rebuilds_the_trained_model(
         torch.testing.assert_close(model(image), task(image))
 
 
-def test_resume_restores_the_bundle_from_the_checkpoint(segmentation_task: MakeTask) -> None:
+def test_resume_restores_the_bundle_from_the_checkpoint(segmentation_task: MakeTask, tmp_path: Path) -> None:
     trained = segmentation_task()
-    data = TinyDataModule("segmentation", trained.class_names, bands=("B4", "B3", "B2"))
-    make_trainer().fit(trained, datamodule=data)
-    checkpoint: dict = {}
-    trained.on_save_checkpoint(checkpoint)
+    trainer = make_trainer()
+    trainer.fit(trained, datamodule=TinyDataModule("segmentation", trained.class_names, patch_size=8))
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
     resumed = segmentation_task()
-    resumed.on_load_checkpoint(checkpoint)
+    larger_patches = TinyDataModule("segmentation", trained.class_names, patch_size=16)
+    make_trainer(max_epochs=2).fit(resumed, datamodule=larger_patches, ckpt_path=tmp_path / "last.ckpt")
     assert resumed.bundle == trained.bundle
+
+
+def test_resume_on_reordered_bands_is_refused(segmentation_task: MakeTask, tmp_path: Path) -> None:
+    trained = segmentation_task()
+    trainer = make_trainer()
+    trainer.fit(
+        trained, datamodule=TinyDataModule("segmentation", trained.class_names, bands=("B4", "B3", "B2"))
+    )
+    trainer.save_checkpoint(tmp_path / "last.ckpt")
+    reordered = TinyDataModule("segmentation", trained.class_names, bands=("B2", "B3", "B4"))
+    with pytest.raises(MinegeoInputError, match=r"trained with preprocessing .*'B4', 'B3', 'B2'"):
+        make_trainer(max_epochs=2).fit(
+            segmentation_task(), datamodule=reordered, ckpt_path=tmp_path / "last.ckpt"
+        )
 
 
 def test_mismatched_classes_stop_before_training(segmentation_task: MakeTask) -> None:
