@@ -217,6 +217,7 @@ class BaseTask(LightningModule):
             on_epoch=True,
             prog_bar=True,
             batch_size=image.shape[0],
+            sync_dist=stage != "train",  # schedulers and checkpoints watch the all-rank val loss
         )
         self.metrics(stage).update(logits.argmax(dim=1), target)
         if stage == "val":
@@ -265,13 +266,18 @@ class BaseTask(LightningModule):
         if self.trainer.sanity_checking:
             return
         self.confusion_matrices[stage] = confusion.numpy()
-        self.log_dict(metrics.scores(confusion, stage))
+        # Every rank holds the same synced counts. Floats become tensors on the module's
+        # device, which sync_dist (NCCL) needs; it keeps Lightning's DDP bookkeeping exact.
+        scores = {key: float(value) for key, value in metrics.scores(confusion, stage).items()}
+        self.log_dict(scores, sync_dist=True)
         for logger in self._wandb_loggers():
             log_confusion_matrix(
                 logger, f"{stage}/confusion_matrix", confusion, self.class_names, self.global_step
             )
 
     def _wandb_loggers(self) -> list[WandbLogger]:
+        if self.global_rank != 0:  # W&B runs live on rank 0; other ranks need not draw panels
+            return []
         return [logger for logger in self.loggers if isinstance(logger, WandbLogger)]
 
     def _collect_panels(self, image: Tensor, target: Tensor, logits: Tensor) -> None:
