@@ -22,16 +22,20 @@ from torchgeo.samplers import GridGeoSampler, RandomGeoSampler
 
 from minegeo import SEGMENTATION_CLASSES
 from minegeo.datamodules.base import MinegeoDataModule
-from minegeo.datamodules.splits import assign_splits, group_by_place, save_split
+from minegeo.datamodules.splits import (
+    DEFAULT_FRACTIONS,
+    SPLITS,
+    assign_splits,
+    group_by_place,
+    save_split,
+    split_blocks,
+)
 from minegeo.datamodules.stats import band_statistics
 from minegeo.datasets.labels import MaskedPatches, MineLabels
 from minegeo.datasets.raster import open_raster, pixel_size_m
 from minegeo.datasets.sentinel2 import Sentinel2Composite
 from minegeo.io import atomic_path
 from minegeo.tasks.bundle import Preprocessing
-
-SPLITS = ("train", "val", "test")
-DEFAULT_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
 
 class SceneSegmentationDataModule(MinegeoDataModule):
@@ -132,7 +136,9 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         assert self.blocks is not None
         rois = list(self.blocks.geometry[self.blocks["split"] == split])
         if split == "train":
-            return BlockRandomSampler(self.dataset, rois, self.patch_size, length or self.train_length, generator)
+            return BlockRandomSampler(
+                self.dataset, rois, self.patch_size, length or self.train_length, generator
+            )
         return BlockGridSampler(self.dataset, rois, self.patch_size)
 
     def _loader(self, split: str) -> DataLoader:
@@ -163,76 +169,16 @@ class SceneSegmentationDataModule(MinegeoDataModule):
             self.blocks.to_file(tmp, driver="GPKG", layer="split")
 
 
-def split_blocks(
-    footprints: gpd.GeoSeries, block_size: float, buffer: float, fractions: dict[str, float], seed: int
-) -> gpd.GeoDataFrame:
-    """Cut scene footprints into square blocks and give each block a split.
-
-    Blocks stay rectangles (TorchGeo samplers draw within a region's bounds, so a ragged
-    region would leak): a val or test block gives up ``buffer`` on every side that faces
-    a block of another split, diagonal neighbours included, so any two places in
-    different splits are at least ``buffer`` apart.
-
-    Returns:
-        one row per block: ``split`` and the shrunk block geometry, in the footprints' CRS.
-    """
-    rows = []
-    for scene, footprint in enumerate(footprints):
-        xmin, ymin, xmax, ymax = footprint.bounds
-        n_cols = max(1, round((xmax - xmin) / block_size))
-        n_rows = max(1, round((ymax - ymin) / block_size))
-        xs, ys = np.linspace(xmin, xmax, n_cols + 1), np.linspace(ymin, ymax, n_rows + 1)
-        rows += [
-            (scene, r, c, xs[c], ys[r], xs[c + 1], ys[r + 1]) for r in range(n_rows) for c in range(n_cols)
-        ]
-    table = pd.DataFrame(rows, columns=["scene", "row", "col", "xmin", "ymin", "xmax", "ymax"])
-    table["split"] = _assign_blocks(len(table), fractions, seed)
-    geometries = [_shrunk_block(table, i, buffer) for i in range(len(table))]
-    blocks = gpd.GeoDataFrame(table[["scene", "row", "col", "split"]], geometry=geometries, crs=footprints.crs)
-    return blocks[~blocks.geometry.is_empty].reset_index(drop=True)
-
-
-def _assign_blocks(n_blocks: int, fractions: dict[str, float], seed: int) -> list[str]:
-    order = np.random.default_rng(seed).permutation(n_blocks)
-    total = sum(fractions.values())
-    counts = {split: int(round(n_blocks * fractions.get(split, 0) / total)) for split in SPLITS}
-    for split in ("val", "test"):  # every split needs a block when there are enough
-        if n_blocks >= 3 and counts[split] == 0:
-            counts[split] = 1
-    counts["train"] = n_blocks - counts["val"] - counts["test"]
-    labels = ["train"] * counts["train"] + ["val"] * counts["val"] + ["test"] * counts["test"]
-    assigned = [""] * n_blocks
-    for position, block in enumerate(order):
-        assigned[block] = labels[position]
-    return assigned
-
-
-def _shrunk_block(table: pd.DataFrame, i: int, buffer: float) -> shapely.Polygon:
-    block = table.iloc[i]
-    pushed = {"top": False, "bottom": False, "right": False, "left": False}
-    if block.split != "train":
-        neighbours = table[(table.scene == block.scene) & (table.split != block.split)]
-        for _, other in neighbours.iterrows():
-            dr, dc = other.row - block.row, other.col - block.col
-            if max(abs(dr), abs(dc)) != 1:
-                continue
-            # Side neighbours push the facing side in; a diagonal one pushes the row side.
-            side = {1: "top", -1: "bottom"}.get(dr) or {1: "right", -1: "left"}[dc]
-            pushed[side] = True
-    xmin = block.xmin + buffer * pushed["left"]
-    xmax = block.xmax - buffer * pushed["right"]
-    ymin = block.ymin + buffer * pushed["bottom"]
-    ymax = block.ymax - buffer * pushed["top"]
-    if xmax <= xmin or ymax <= ymin:
-        return shapely.Polygon()  # the buffer ate the whole block
-    return shapely.box(xmin, ymin, xmax, ymax)
-
-
 class BlockRandomSampler(Sampler):
     """Random patches inside rectangular blocks, blocks drawn by area."""
 
     def __init__(
-        self, dataset: GeoDataset, blocks: list[shapely.Polygon], size: int, length: int, generator: Any = None
+        self,
+        dataset: GeoDataset,
+        blocks: list[shapely.Polygon],
+        size: int,
+        length: int,
+        generator: Any = None,
     ) -> None:
         self.samplers = [
             RandomGeoSampler(dataset, size, length=1, roi=block, generator=generator)
@@ -334,7 +280,9 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         train = self.subsets["train"]
         images = (train[i]["image"] * self.reflectance_scale for i in range(len(train)))
         mean, std = band_statistics(images, num_bands=len(dataset.bands))
-        self.preprocessing = Preprocessing(tuple(dataset.bands), mean, std, self.reflectance_scale, resolution_m)
+        self.preprocessing = Preprocessing(
+            tuple(dataset.bands), mean, std, self.reflectance_scale, resolution_m
+        )
         if self.run_dir is not None:
             table = pd.DataFrame({"path": footprints["path"], "group": groups, "split": splits})
             save_split(self.run_dir / "split.csv", table)

@@ -18,13 +18,13 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from shapely.geometry import Polygon
 from shapely.strtree import STRtree
 
 from minegeo.errors import MinegeoInputError
 from minegeo.io import atomic_path
 
 #: the default train / val / test fractions
+SPLITS = ("train", "val", "test")
 DEFAULT_FRACTIONS: Mapping[str, float] = {"train": 0.7, "val": 0.15, "test": 0.15}
 
 
@@ -136,116 +136,71 @@ def _greedy_bins(sizes: np.ndarray, targets: np.ndarray, seed: int) -> np.ndarra
     return bins
 
 
-def block_rois(
-    extent: Polygon,
-    block_size: float,
-    buffer: float,
-    fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
-    seed: int = 0,
-) -> dict[str, list[Polygon]]:
-    """Split a whole-scene extent into train/val/test regions separated by ``buffer``.
+def split_blocks(
+    footprints: gpd.GeoSeries, block_size: float, buffer: float, fractions: dict[str, float], seed: int
+) -> gpd.GeoDataFrame:
+    """Cut scene footprints into square blocks and give each block a split.
 
-    The extent's bounding box is cut into square blocks; blocks meeting the extent go to
-    splits (seeded, balanced by area); then each block loses a strip of ``buffer / 2``
-    along every side or corner it shares with another split's block, so any two points of
+    Blocks stay rectangles (TorchGeo samplers draw within a region's bounds, so a ragged
+    region would leak): a val or test block gives up ``buffer`` on every side that faces
+    a block of another split, diagonal neighbours included, so any two places in
     different splits are at least ``buffer`` apart.
 
-    Each region is returned as axis-aligned rectangles (clipped to the extent) because
-    TorchGeo samplers draw chips inside the bounding box of their ``roi``: one sampler per
-    rectangle keeps every chip inside its split, where a MultiPolygon ``roi`` would not.
-
-    Args:
-        extent: the area to split, in a metric CRS.
-        block_size: side of a block, in the extent's units; larger than ``buffer``.
-        buffer: smallest distance between splits (one patch side, in CRS units).
-        fractions: target area fraction per split name.
-        seed: seed of the block assignment.
-
     Returns:
-        rectangles per split name (a split may get none when there are few blocks).
+        one row per block: ``split`` and the shrunk block geometry, in the footprints' CRS.
     """
-    if not block_size > buffer >= 0:
-        raise MinegeoInputError(f"block size {block_size} must exceed the split buffer {buffer} (>= 0)")
-    names, targets = _targets(fractions)
-    blocks = _blocks(extent, block_size)
-    chosen = _greedy_bins(np.array(list(blocks.values())), targets, seed)
-    block_split = {block: names[index] for block, index in zip(blocks, chosen, strict=True)}
-    minx, miny = extent.bounds[:2]
-    # Each block is cut into 3 x 3 cells: strips of buffer / 2 along its sides, and its centre.
-    lows = (0.0, buffer / 2, block_size - buffer / 2)
-    highs = (buffer / 2, block_size - buffer / 2, block_size)
-    rois: dict[str, list[Polygon]] = {name: [] for name in names}
-    for name, (col0, row0, col1, row1) in _merge_cells(_kept_cells(block_split)):
-        box = shapely.box(
-            minx + (col0 // 3) * block_size + lows[col0 % 3],
-            miny + (row0 // 3) * block_size + lows[row0 % 3],
-            minx + (col1 // 3) * block_size + highs[col1 % 3],
-            miny + (row1 // 3) * block_size + highs[row1 % 3],
-        )
-        clipped = box.intersection(extent)
-        rois[name].extend(part for part in shapely.get_parts(clipped) if part.area > 0)
-    return rois
+    rows = []
+    for scene, footprint in enumerate(footprints):
+        xmin, ymin, xmax, ymax = footprint.bounds
+        n_cols = max(1, round((xmax - xmin) / block_size))
+        n_rows = max(1, round((ymax - ymin) / block_size))
+        xs, ys = np.linspace(xmin, xmax, n_cols + 1), np.linspace(ymin, ymax, n_rows + 1)
+        rows += [
+            (scene, r, c, xs[c], ys[r], xs[c + 1], ys[r + 1]) for r in range(n_rows) for c in range(n_cols)
+        ]
+    table = pd.DataFrame(rows, columns=["scene", "row", "col", "xmin", "ymin", "xmax", "ymax"])
+    table["split"] = _assign_blocks(len(table), fractions, seed)
+    geometries = [_shrunk_block(table, i, buffer) for i in range(len(table))]
+    blocks = gpd.GeoDataFrame(
+        table[["scene", "row", "col", "split"]], geometry=geometries, crs=footprints.crs
+    )
+    return blocks[~blocks.geometry.is_empty].reset_index(drop=True)
 
 
-def _blocks(extent: Polygon, block_size: float) -> dict[tuple[int, int], float]:
-    """Area inside the extent of each grid block (column, row) of its bounding box that meets it."""
-    minx, miny, maxx, maxy = extent.bounds
-    columns = max(int(np.ceil((maxx - minx) / block_size)), 1)
-    rows = max(int(np.ceil((maxy - miny) / block_size)), 1)
-    blocks = {}
-    for col in range(columns):
-        for row in range(rows):
-            x, y = minx + col * block_size, miny + row * block_size
-            area = shapely.box(x, y, x + block_size, y + block_size).intersection(extent).area
-            if area > 0:
-                blocks[(col, row)] = area
-    return blocks
+def _assign_blocks(n_blocks: int, fractions: dict[str, float], seed: int) -> list[str]:
+    order = np.random.default_rng(seed).permutation(n_blocks)
+    total = sum(fractions.values())
+    counts = {split: round(n_blocks * fractions.get(split, 0) / total) for split in SPLITS}
+    for split in ("val", "test"):  # every split needs a block when there are enough
+        if n_blocks >= 3 and counts[split] == 0:
+            counts[split] = 1
+    counts["train"] = n_blocks - counts["val"] - counts["test"]
+    labels = ["train"] * counts["train"] + ["val"] * counts["val"] + ["test"] * counts["test"]
+    assigned = [""] * n_blocks
+    for position, block in enumerate(order):
+        assigned[block] = labels[position]
+    return assigned
 
 
-def _kept_cells(block_split: Mapping[tuple[int, int], str]) -> dict[tuple[int, int], str]:
-    """Split of each kept cell (3 per block and axis) of the blocks' 3 x 3 subdivision.
-
-    A cell is dropped when a block it borders (side or corner) belongs to another split;
-    blocks outside the extent do not count. Cells kept in different splits are then at
-    least two strips, one buffer, apart.
-    """
-    kept = {}
-    for (col, row), name in block_split.items():
-        for sub_col in range(3):
-            for sub_row in range(3):
-                sides_x = {0, sub_col - 1}
-                sides_y = {0, sub_row - 1}
-                neighbours = [block_split.get((col + dx, row + dy), name) for dx in sides_x for dy in sides_y]
-                if all(other == name for other in neighbours):
-                    kept[(3 * col + sub_col, 3 * row + sub_row)] = name
-    return kept
-
-
-def _merge_cells(cells: Mapping[tuple[int, int], str]) -> list[tuple[str, tuple[int, int, int, int]]]:
-    """Cover same-split cells with few rectangles: runs along rows, stacked when rows repeat them.
-
-    Returns:
-        (split, (first column, first row, last column, last row)) per rectangle, inclusive.
-    """
-    runs: dict[int, list[list]] = {}
-    for (col, row), name in sorted(cells.items(), key=lambda item: (item[0][1], item[0][0])):
-        row_runs = runs.setdefault(row, [])
-        if row_runs and row_runs[-1][0] == name and row_runs[-1][2] == col - 1:
-            row_runs[-1][2] = col
-        else:
-            row_runs.append([name, col, col])
-    rectangles = []
-    open_runs: dict[tuple[str, int, int], int] = {}  # run of the previous row -> its first row
-    previous = -2
-    for row in sorted(runs):
-        current = {}
-        for name, col0, col1 in runs[row]:
-            key = (name, col0, col1)
-            current[key] = open_runs.pop(key) if previous == row - 1 and key in open_runs else row
-        rectangles += [(name, (c0, first, c1, previous)) for (name, c0, c1), first in open_runs.items()]
-        open_runs, previous = current, row
-    rectangles += [(name, (c0, first, c1, previous)) for (name, c0, c1), first in open_runs.items()]
-    return rectangles
+def _shrunk_block(table: pd.DataFrame, i: int, buffer: float) -> shapely.Polygon:
+    block = table.iloc[i]
+    pushed = {"top": False, "bottom": False, "right": False, "left": False}
+    if block.split != "train":
+        neighbours = table[(table.scene == block.scene) & (table.split != block.split)]
+        for _, other in neighbours.iterrows():
+            dr, dc = other.row - block.row, other.col - block.col
+            if max(abs(dr), abs(dc)) != 1:
+                continue
+            # Side neighbours push the facing side in; a diagonal one pushes the row side.
+            side = {1: "top", -1: "bottom"}.get(dr) or {1: "right", -1: "left"}[dc]
+            pushed[side] = True
+    xmin = block.xmin + buffer * pushed["left"]
+    xmax = block.xmax - buffer * pushed["right"]
+    ymin = block.ymin + buffer * pushed["bottom"]
+    ymax = block.ymax - buffer * pushed["top"]
+    if xmax <= xmin or ymax <= ymin:
+        return shapely.Polygon()  # the buffer ate the whole block
+    return shapely.box(xmin, ymin, xmax, ymax)
 
 
 def save_split(path: str | Path, table: pd.DataFrame) -> None:

@@ -1,67 +1,17 @@
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
-import geopandas as gpd
 import pytest
-import shapely
 import torch
 
 from minegeo.datamodules.base import IGNORE_INDEX
-from minegeo.datamodules.segmentation import (
-    PatchPairSegmentationDataModule,
-    SceneSegmentationDataModule,
-    split_blocks,
-)
-
-FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+from minegeo.datamodules.segmentation import PatchPairSegmentationDataModule, SceneSegmentationDataModule
 
 
-def scenes(*boxes: tuple[float, float, float, float]) -> gpd.GeoSeries:
-    return gpd.GeoSeries([shapely.box(*b) for b in boxes], crs="EPSG:32723")
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_blocks_of_different_splits_are_at_least_a_buffer_apart(seed: int) -> None:
-    blocks = split_blocks(scenes((0, 0, 6000, 5000)), 1000, 300, FRACTIONS, seed)
-    for (_, a), (_, b) in itertools.combinations(blocks.iterrows(), 2):
-        if a.split != b.split:
-            assert a.geometry.distance(b.geometry) >= 300 - 1e-6
-
-
-def test_blocks_stay_rectangles_so_samplers_cannot_leak() -> None:
-    blocks = split_blocks(scenes((0, 0, 6000, 5000)), 1000, 300, FRACTIONS, 0)
-    for geometry in blocks.geometry:
-        assert geometry.area == pytest.approx(shapely.box(*geometry.bounds).area)
-
-
-def test_every_split_gets_blocks_in_proportion() -> None:
-    blocks = split_blocks(scenes((0, 0, 10_000, 10_000)), 1000, 100, FRACTIONS, 0)
-    counts = blocks["split"].value_counts()
-    assert counts["train"] == 60 and counts["val"] == 20 and counts["test"] == 20
-
-
-def test_train_blocks_keep_their_full_area() -> None:
-    blocks = split_blocks(scenes((0, 0, 6000, 5000)), 1000, 300, FRACTIONS, 0)
-    train = blocks[blocks.split == "train"]
-    assert all(area == pytest.approx(1000 * 1000) for area in train.geometry.area)
-
-
-def test_blocks_of_separate_scenes_never_touch_each_other() -> None:
-    blocks = split_blocks(scenes((0, 0, 2000, 2000), (50_000, 0, 53_000, 2000)), 1000, 200, FRACTIONS, 1)
-    assert set(blocks.scene) == {0, 1}
-    assert len(blocks) == 4 + 6
-
-
-def test_same_seed_same_split() -> None:
-    footprint = scenes((0, 0, 5000, 5000))
-    a = split_blocks(footprint, 1000, 100, FRACTIONS, 3)
-    b = split_blocks(footprint, 1000, 100, FRACTIONS, 3)
-    assert list(a.split) == list(b.split)
-
-
-def test_scene_datamodule_yields_normalised_batches_with_ignored_nodata(small_world: Path, tmp_path: Path) -> None:
+def test_scene_datamodule_yields_normalised_batches_with_ignored_nodata(
+    small_world: Path, tmp_path: Path
+) -> None:
     datamodule = SceneSegmentationDataModule(
         small_world / "scenes",
         small_world / "labels.gpkg",

@@ -14,11 +14,11 @@ import shapely
 
 from minegeo.datamodules.splits import (
     assign_splits,
-    block_rois,
     group_by_place,
     kfold_assign,
     load_split,
     save_split,
+    split_blocks,
 )
 from minegeo.datasets.raster import pixel_size_m
 from minegeo.errors import MinegeoInputError
@@ -114,25 +114,52 @@ def test_kfold_with_more_folds_than_groups_is_an_error() -> None:
         kfold_assign([0, 0, 1], k=3)
 
 
-def test_block_rois_are_rectangles_separated_by_the_buffer() -> None:
-    rois = block_rois(shapely.box(0, 0, 5000, 4000), block_size=1000, buffer=PATCH_M, seed=2)
-    assert all(rois.values())
-    assert all(roi.area == pytest.approx(roi.envelope.area) for parts in rois.values() for roi in parts)
-    for a, b in itertools.combinations(rois, 2):
-        assert shapely.union_all(rois[a]).distance(shapely.union_all(rois[b])) >= PATCH_M - 1e-9
+BLOCK_FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
 
-def test_block_rois_stay_inside_the_extent_and_balance_area() -> None:
-    extent = shapely.Polygon([(0, 0), (6000, 0), (6000, 3000), (3000, 6000), (0, 6000)])
-    rois = block_rois(extent, block_size=1000, buffer=PATCH_M, seed=0)
-    regions = {name: shapely.union_all(parts) for name, parts in rois.items()}
-    assert all(extent.buffer(1e-6).contains(region) for region in regions.values())
-    assert regions["train"].area > regions["val"].area + regions["test"].area
+def scenes(*boxes: tuple[float, float, float, float]) -> gpd.GeoSeries:
+    return gpd.GeoSeries([shapely.box(*b) for b in boxes], crs="EPSG:32723")
 
 
-def test_block_smaller_than_buffer_is_an_error() -> None:
-    with pytest.raises(MinegeoInputError, match="block size 100 must exceed the split buffer 201"):
-        block_rois(shapely.box(0, 0, 1000, 1000), block_size=100, buffer=201)
+@pytest.mark.parametrize("seed", range(5))
+def test_blocks_of_different_splits_are_at_least_a_buffer_apart(seed: int) -> None:
+    blocks = split_blocks(scenes((0, 0, 6000, 5000)), 1000, 300, BLOCK_FRACTIONS, seed)
+    for (_, a), (_, b) in itertools.combinations(blocks.iterrows(), 2):
+        if a.split != b.split:
+            assert a.geometry.distance(b.geometry) >= 300 - 1e-6
+
+
+def test_blocks_stay_rectangles_so_samplers_cannot_leak() -> None:
+    blocks = split_blocks(scenes((0, 0, 6000, 5000)), 1000, 300, BLOCK_FRACTIONS, 0)
+    for geometry in blocks.geometry:
+        assert geometry.area == pytest.approx(shapely.box(*geometry.bounds).area)
+
+
+def test_every_split_gets_blocks_in_proportion() -> None:
+    blocks = split_blocks(scenes((0, 0, 10_000, 10_000)), 1000, 100, BLOCK_FRACTIONS, 0)
+    counts = blocks["split"].value_counts()
+    assert counts["train"] == 60 and counts["val"] == 20 and counts["test"] == 20
+
+
+def test_train_blocks_keep_their_full_area() -> None:
+    blocks = split_blocks(scenes((0, 0, 6000, 5000)), 1000, 300, BLOCK_FRACTIONS, 0)
+    train = blocks[blocks.split == "train"]
+    assert all(area == pytest.approx(1000 * 1000) for area in train.geometry.area)
+
+
+def test_blocks_of_separate_scenes_never_touch_each_other() -> None:
+    blocks = split_blocks(
+        scenes((0, 0, 2000, 2000), (50_000, 0, 53_000, 2000)), 1000, 200, BLOCK_FRACTIONS, 1
+    )
+    assert set(blocks.scene) == {0, 1}
+    assert len(blocks) == 4 + 6
+
+
+def test_same_seed_same_split() -> None:
+    footprint = scenes((0, 0, 5000, 5000))
+    a = split_blocks(footprint, 1000, 100, BLOCK_FRACTIONS, 3)
+    b = split_blocks(footprint, 1000, 100, BLOCK_FRACTIONS, 3)
+    assert list(a.split) == list(b.split)
 
 
 def test_split_file_round_trips(tmp_path: Path) -> None:
