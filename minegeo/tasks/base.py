@@ -217,7 +217,7 @@ class BaseTask(LightningModule):
             on_epoch=True,
             prog_bar=True,
             batch_size=image.shape[0],
-            sync_dist=stage != "train",  # schedulers and checkpoints watch the all-rank val loss
+            sync_dist=True,  # one scalar; schedulers and checkpoints must see the all-rank loss
         )
         self.metrics(stage).update(logits.argmax(dim=1), target)
         if stage == "val":
