@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -26,8 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def register_resolvers() -> None:
     """Register OmegaConf resolvers the configs use (idempotent)."""
-    resolvers = {
-        "len": lambda items: len(items),
+    resolvers: dict[str, Callable[..., Any]] = {
+        "len": len,
         "project_root": lambda: str(PROJECT_ROOT),
         "wandb_offline": wandb_offline,
     }

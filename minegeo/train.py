@@ -49,10 +49,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
         ensure_world(cfg.world.root, seed=cfg.world.seed, size=cfg.world.size)
     lightning.seed_everything(cfg.seed, workers=True)
-    if cfg.get("kfold"):
-        metrics = _cross_validate(cfg, run_dir)
-    else:
-        metrics = fit_and_test(cfg, run_dir)
+    metrics = _cross_validate(cfg, run_dir) if cfg.get("kfold") else fit_and_test(cfg, run_dir)
     metrics["experiment"] = cfg.experiment_name
     with atomic_path(run_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")

@@ -91,14 +91,25 @@ def test_band_count_mismatch_is_refused_before_training(small_world: Path, tmp_p
 def test_data_root_without_images_is_refused(small_world: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    overrides = ["+experiment=unet_mines", "debug=fast", *world_overrides(small_world), f"data.images={empty}"]
+    overrides = [
+        "+experiment=unet_mines",
+        "debug=fast",
+        *world_overrides(small_world),
+        f"data.images={empty}",
+    ]
     with pytest.raises(MinegeoInputError, match="no GeoTIFF"):
         train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
 
 
 def test_unknown_experiment_name_is_one_clear_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "minegeo.train", "+experiment=no_such_experiment", f"hydra.run.dir={tmp_path}"],
+        [
+            sys.executable,
+            "-m",
+            "minegeo.train",
+            "+experiment=no_such_experiment",
+            f"hydra.run.dir={tmp_path}",
+        ],
         capture_output=True,
         text=True,
     )

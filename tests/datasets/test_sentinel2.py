@@ -90,20 +90,21 @@ def test_missing_band_is_one_line_naming_file_and_band(tmp_path: Path) -> None:
 
 def test_wrong_band_count_without_names_is_refused(tmp_path: Path) -> None:
     write_scene(tmp_path / "five.tif", ramp(bands=5), descriptions=None)
-    with pytest.raises(MinegeoInputError, match="five.tif: 5 bands without names"):
+    with pytest.raises(MinegeoInputError, match=r"five\.tif: 5 bands without names"):
         Sentinel2Composite(tmp_path)
 
 
 def test_corrupt_tiff_is_named(tmp_path: Path) -> None:
     (tmp_path / "broken.tif").write_bytes(b"II*\x00 this is not a tiff")
-    with pytest.raises(MinegeoInputError, match="broken.tif: not a readable GeoTIFF"):
+    with pytest.raises(MinegeoInputError, match=r"broken\.tif: not a readable GeoTIFF"):
         Sentinel2Composite(tmp_path)
 
 
 def test_truncated_tiff_is_named(tmp_path: Path) -> None:
-    path = write_scene(tmp_path / "cut.tif", np.random.default_rng(0).random((12, 256, 256), dtype=np.float32))
+    noise = np.random.default_rng(0).random((12, 256, 256), dtype=np.float32)
+    path = write_scene(tmp_path / "cut.tif", noise)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(MinegeoInputError, match="cut.tif: .*(truncated|not a readable)"):
+    with pytest.raises(MinegeoInputError, match=r"cut\.tif: .*(truncated|not a readable)"):
         Sentinel2Composite(tmp_path)
 
 
