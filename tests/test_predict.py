@@ -18,8 +18,19 @@ __all__ = ["unet_ckpt"]
 
 
 def _predict(ckpt: Path, input_: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "minegeo.predict", f"ckpt={ckpt}", f"input={input_}", f"out={out}",
-               "postprocess=false", "progress=false", "tile_size=64", "overlap=16", *extra]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "minegeo.predict",
+        f"ckpt={ckpt}",
+        f"input={input_}",
+        f"out={out}",
+        "postprocess=false",
+        "progress=false",
+        "tile_size=64",
+        "overlap=16",
+        *extra,
+    ]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -55,6 +66,9 @@ def test_killed_run_resumes_to_identical_output(tmp_path: Path, unet_ckpt: Path)
     assert 0 < len(finals) < 4 and all(_complete(path) for path in finals)
     assert _predict(unet_ckpt, scenes, tmp_path / "out").wait(timeout=600) == 0
     for i in range(4):
-        with rasterio.open(tmp_path / "ref" / f"s{i}.prob.tif") as a, rasterio.open(tmp_path / "out" / f"s{i}.prob.tif") as b:
+        with (
+            rasterio.open(tmp_path / "ref" / f"s{i}.prob.tif") as a,
+            rasterio.open(tmp_path / "out" / f"s{i}.prob.tif") as b,
+        ):
             np.testing.assert_array_equal(a.read(), b.read())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"s{i}.prob.tif" for i in range(4)]

@@ -72,7 +72,9 @@ class RowBlender:
         emit: Callable[[int, np.ndarray, np.ndarray], None],
     ) -> None:
         self.height, self.row_starts, self.emit = height, list(row_starts), emit
-        self.row_weights = dict(zip(self.row_starts, axis_weights(height, self.row_starts, tile), strict=True))
+        self.row_weights = dict(
+            zip(self.row_starts, axis_weights(height, self.row_starts, tile), strict=True)
+        )
         self.col_weights = dict(zip(col_starts, axis_weights(width, col_starts, tile), strict=True))
         self.buffer = np.zeros((channels, min(tile, height), width), dtype=np.float32)
         self.valid = np.zeros(self.buffer.shape[1:], dtype=bool)

@@ -83,10 +83,18 @@ class WindowDataset(Dataset[dict[str, Any]]):
             raw = read_window(self._source(job.path), job.indexes, chunk.row, chunk.col, size, job.nodata)
             failed = ""
         except rasterio.errors.RasterioError as error:
-            raw, failed = np.full((len(job.indexes), size, size), np.nan, np.float32), str(error).splitlines()[0]
+            raw, failed = (
+                np.full((len(job.indexes), size, size), np.nan, np.float32),
+                str(error).splitlines()[0],
+            )
         valid = output_valid(np.isfinite(raw).all(axis=0), job.plan, self.geometry)
-        return {"image": torch.from_numpy(raw), "valid": torch.from_numpy(valid), "scene": scene,
-                "chunk": number, "error": failed}  # fmt: skip
+        return {
+            "image": torch.from_numpy(raw),
+            "valid": torch.from_numpy(valid),
+            "scene": scene,
+            "chunk": number,
+            "error": failed,
+        }
 
     def _source(self, path: Path) -> Any:
         key = f"{os.getpid()}:{path}"  # worker processes each open their own handle
@@ -95,7 +103,9 @@ class WindowDataset(Dataset[dict[str, Any]]):
         return self._open[key]
 
 
-def read_window(src: Any, indexes: list[int], row: int, col: int, size: int, nodata: float | None) -> np.ndarray:
+def read_window(
+    src: Any, indexes: list[int], row: int, col: int, size: int, nodata: float | None
+) -> np.ndarray:
     """Read a ``size`` square window at (row, col); outside the raster and nodata read as NaN.
 
     Returns:
@@ -123,7 +133,7 @@ def output_valid(valid: np.ndarray, plan: Plan, geometry: ModelGeometry) -> np.n
         stride, cells = geometry.output_stride, plan.cells
         start = round(geometry.offset + stride * plan.crop - stride / 2)
         block = valid[start : start + stride * cells, start : start + stride * cells]
-        return block.reshape(cells, stride, cells, stride).any(axis=(1, 3))
+        return np.asarray(block.reshape(cells, stride, cells, stride).any(axis=(1, 3)))
     return valid
 
 
@@ -196,7 +206,9 @@ class WindowDataModule(L.LightningDataModule):
         num_workers: reader processes.
     """
 
-    def __init__(self, jobs: Sequence[SceneJob], geometry: ModelGeometry, batch_size: int, num_workers: int) -> None:
+    def __init__(
+        self, jobs: Sequence[SceneJob], geometry: ModelGeometry, batch_size: int, num_workers: int
+    ) -> None:
         super().__init__()
         self.jobs, self.geometry = list(jobs), geometry
         self.batch_size, self.num_workers = batch_size, num_workers
@@ -204,6 +216,7 @@ class WindowDataModule(L.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader[dict[str, Any]]:
         """Windows of this rank's scenes, in row-major order (the blender relies on it)."""
+        assert self.trainer is not None
         rank, world = self.trainer.global_rank, self.trainer.world_size
         self.rank_jobs = self.jobs[rank::world]
         return DataLoader(
@@ -232,9 +245,16 @@ class SceneWriter(BasePredictionWriter):
         self.finished: list[Path] = []
         self.bar: Any = None
 
-    def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any,
-                           batch_indices: Sequence[int] | None, batch: Any, batch_idx: int,
-                           dataloader_idx: int) -> None:  # fmt: skip
+    def write_on_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        prediction: Any,
+        batch_indices: Sequence[int] | None,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
         """Hand each window of the batch to its scene."""
         jobs: list[SceneJob] = trainer.datamodule.rank_jobs  # type: ignore[attr-defined]
         for i, scene in enumerate(prediction["scene"].tolist()):
@@ -244,7 +264,9 @@ class SceneWriter(BasePredictionWriter):
                 self._fail(scene, jobs[scene], prediction["error"][i])
                 continue
             state = self.open.get(scene) or self._start(scene, jobs[scene], trainer)
-            state.add(int(prediction["chunk"][i]), prediction["probs"][i].numpy(), prediction["valid"][i].numpy())
+            state.add(
+                int(prediction["chunk"][i]), prediction["probs"][i].numpy(), prediction["valid"][i].numpy()
+            )
             if state.done:
                 self.finished.append(state.writer.finish())
                 del self.open[scene]
@@ -256,7 +278,9 @@ class SceneWriter(BasePredictionWriter):
         if self.bar is not None:
             self.bar.close()
 
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
         """Leave no staging file behind when the run fails."""
         for state in self.open.values():
             state.writer.abort()
@@ -270,8 +294,17 @@ class SceneWriter(BasePredictionWriter):
         for stale in job.target.parent.glob(f".{job.target.stem}*"):
             stale.unlink(missing_ok=True)  # partial files of an earlier, killed run
         names = job.tags["classes"].split(",")
-        writer = ProbabilityWriter(job.target, job.plan.height, job.plan.width, job.crs, job.output_transform,
-                                   names, self.dtype, self.compress, job.tags)  # type: ignore[arg-type]  # fmt: skip
+        writer = ProbabilityWriter(
+            job.target,
+            job.plan.height,
+            job.plan.width,
+            job.crs,
+            job.output_transform,
+            names,
+            self.dtype,
+            self.compress,
+            job.tags,
+        )
         self.open[scene] = _SceneState(job, writer, len(names))
         return self.open[scene]
 
@@ -295,7 +328,13 @@ class _SceneState:
         if job.plan.blended:
             plan = job.plan
             self.blender = RowBlender(
-                plan.height, plan.width, channels, plan.row_starts, plan.col_starts, plan.read_size, self._emit
+                plan.height,
+                plan.width,
+                channels,
+                plan.row_starts,
+                plan.col_starts,
+                plan.read_size,
+                self._emit,
             )
 
     @property
@@ -304,7 +343,10 @@ class _SceneState:
 
     def add(self, number: int, probs: np.ndarray, valid: np.ndarray) -> None:
         chunk = self.job.plan.chunks[number]
-        probs, valid = probs[:, : chunk.out_height, : chunk.out_width], valid[: chunk.out_height, : chunk.out_width]
+        probs, valid = (
+            probs[:, : chunk.out_height, : chunk.out_width],
+            valid[: chunk.out_height, : chunk.out_width],
+        )
         if self.blender is None:
             self.writer.write(chunk.out_row, chunk.out_col, probs, valid)
         else:
@@ -316,4 +358,3 @@ class _SceneState:
 
     def _emit(self, row: int, probs: np.ndarray, valid: np.ndarray) -> None:
         self.writer.write(row, 0, probs, valid)
-

@@ -54,14 +54,26 @@ def run_predict(cfg: DictConfig) -> int:
     todo = [job for job in jobs if not is_finished(job.target, tags)]
     if todo:
         geometry = bundle.geometry
-        predictor = Predictor(models, [b.preprocessing for b in bundles], todo[0].plan.crop, todo[0].plan.cells,
-                              _check_tta(str(cfg.tta), geometry))  # fmt: skip
+        predictor = Predictor(
+            models,
+            [b.preprocessing for b in bundles],
+            todo[0].plan.crop,
+            todo[0].plan.cells,
+            _check_tta(str(cfg.tta), geometry),
+        )
         writer = SceneWriter(progress=bool(cfg.progress), dtype=str(cfg.dtype), compress=str(cfg.compress))
         trainer = L.Trainer(
-            accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy, precision=cfg.precision,
-            callbacks=[writer], logger=False, enable_checkpointing=False, enable_model_summary=False,
-            enable_progress_bar=bool(cfg.progress), use_distributed_sampler=False,
-        )  # fmt: skip
+            accelerator=cfg.accelerator,
+            devices=cfg.devices,
+            strategy=cfg.strategy,
+            precision=cfg.precision,
+            callbacks=[writer],
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=bool(cfg.progress),
+            use_distributed_sampler=False,
+        )
         datamodule = WindowDataModule(todo, geometry, int(cfg.batch_size), int(cfg.num_workers))
         trainer.predict(predictor, datamodule=datamodule, return_predictions=False)
         trainer.strategy.barrier()
@@ -80,14 +92,18 @@ def load_models(paths: Sequence[str]) -> tuple[list[Bundle], list[nn.Module], li
     Raises:
         MinegeoInputError: naming the checkpoint that disagrees with the first.
     """
-    bundles, models, hashes = [], [], []
+    bundles: list[Bundle] = []
+    models: list[nn.Module] = []
+    hashes: list[str] = []
     for path in paths:
         bundle, model = load_bundle(path)
         if bundles:
             first = bundles[0]
             for name in ("class_names", "geometry", "kind"):
                 if getattr(bundle, name) != getattr(first, name):
-                    raise MinegeoInputError(f"{path}: {name} differs from {paths[0]}; an ensemble must share it")
+                    raise MinegeoInputError(
+                        f"{path}: {name} differs from {paths[0]}; an ensemble must share it"
+                    )
             if bundle.preprocessing.bands != first.preprocessing.bands:
                 raise MinegeoInputError(f"{path}: bands differ from {paths[0]}; an ensemble must share them")
         bundles.append(bundle)
@@ -151,11 +167,25 @@ def _job(scene: Scene, bundle: Bundle, out_dir: Path, cfg: DictConfig, tags: dic
     plan = make_plan(height, width, geometry, int(cfg.tile_size), int(cfg.overlap), int(cfg.fcn_cells))
     if not plan.chunks:
         raise MinegeoInputError(
-            f"{scene.path}: {height}x{width} px is smaller than the model's {geometry.receptive_field} px field"
+            f"{scene.path}: {height}x{width} px is smaller than the model's "
+            f"{geometry.receptive_field} px receptive field"
         )
     shift = geometry.offset - geometry.output_stride / 2
-    return SceneJob(scene.stem, scene.path, out_dir / f"{scene.stem}.prob.tif", indexes, plan, height, width,
-                    transform, crs, nodata, geometry.output_stride, shift, tags)  # fmt: skip
+    return SceneJob(
+        scene.stem,
+        scene.path,
+        out_dir / f"{scene.stem}.prob.tif",
+        indexes,
+        plan,
+        height,
+        width,
+        transform,
+        crs,
+        nodata,
+        geometry.output_stride,
+        shift,
+        tags,
+    )
 
 
 def postprocess(jobs: Sequence[SceneJob], bundle: Bundle, out_dir: Path, cfg: DictConfig) -> dict[str, Any]:

@@ -108,9 +108,15 @@ def write_mosaic_vrt(sources: list[Path], target: Path) -> Path:
             infos.append((source, src.profile, src.transform, src.descriptions))
     first = infos[0][1]
     for source, profile, transform, _ in infos:
-        same = (profile["crs"], profile["count"], profile["dtype"]) == (first["crs"], first["count"], first["dtype"])
+        same = (profile["crs"], profile["count"], profile["dtype"]) == (
+            first["crs"],
+            first["count"],
+            first["dtype"],
+        )
         if not same or (transform.a, transform.e) != (infos[0][2].a, infos[0][2].e):
-            raise MinegeoInputError(f"{source}: tile does not share the grid of {infos[0][0]} (CRS, bands, dtype, pixel)")
+            raise MinegeoInputError(
+                f"{source}: tile does not share the grid of {infos[0][0]} (CRS, bands, dtype, pixel)"
+            )
     xres, yres = infos[0][2].a, infos[0][2].e
     left = min(t.c for _, _, t, _ in infos)
     top = max(t.f for _, _, t, _ in infos)

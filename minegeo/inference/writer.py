@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -20,6 +20,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
+from minegeo.errors import MinegeoInputError
 from minegeo.io import atomic_path
 
 #: uint8 outputs store round(p * 254); 255 is nodata
@@ -50,10 +51,12 @@ class ProbabilityWriter:
         crs: CRS | None,
         transform: Affine,
         class_names: Sequence[str],
-        dtype: Literal["float32", "uint8"] = "float32",
+        dtype: str = "float32",
         compress: str = "deflate",
         tags: Mapping[str, Any] | None = None,
     ) -> None:
+        if dtype not in ("float32", "uint8"):
+            raise MinegeoInputError(f"dtype={dtype}: expected float32 or uint8")
         self.target, self.dtype, self.compress = Path(target), dtype, compress
         self.stage = self.target.with_name(f".{self.target.name}.stage-{os.getpid()}.tif")
         nodata = float("nan") if dtype == "float32" else UINT8_NODATA
@@ -80,7 +83,7 @@ class ProbabilityWriter:
         self.dataset.update_tags(**{key: str(value) for key, value in (tags or {}).items()})
 
     def write(self, row: int, col: int, probs: np.ndarray, valid: np.ndarray) -> None:
-        """Write probabilities ``(classes, rows, cols)`` at output cell (row, col); nodata where not ``valid``."""
+        """Write probabilities ``(classes, rows, cols)`` at cell (row, col); nodata where not ``valid``."""
         if self.dtype == "uint8":
             values = np.rint(np.clip(probs, 0.0, 1.0) * UINT8_SCALE).astype(np.uint8)
             values[:, ~valid] = UINT8_NODATA

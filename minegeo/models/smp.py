@@ -25,6 +25,8 @@ class SegmentationModel(nn.Module):
         geometry: its input constraints.
     """
 
+    model: nn.Module
+
     def __init__(self, model: nn.Module, geometry: ModelGeometry) -> None:
         super().__init__()
         self.model = model
@@ -97,7 +99,9 @@ def segmentation_geometry(net: nn.Module, in_channels: int) -> ModelGeometry:
                 multiple = candidate
                 break
     net.train(was_training)
-    return ModelGeometry(output_stride=1, receptive_field=1, offset=0.5, size_multiple=multiple, min_size=multiple)
+    return ModelGeometry(
+        output_stride=1, receptive_field=1, offset=0.5, size_multiple=multiple, min_size=multiple
+    )
 
 
 def _keeps_shape(net: nn.Module, in_channels: int, multiple: int) -> bool:

@@ -20,10 +20,20 @@ PRE = Preprocessing(bands=SENTINEL2_BANDS, mean=(0.0,) * 12, std=(1.0,) * 12)
 TRANSFORM = Affine(10, 0, 500_000, 0, -10, 7_000_000)
 
 
-def write_scene(path: Path, data: np.ndarray, transform: Affine = TRANSFORM, names: tuple[str, ...] = SENTINEL2_BANDS) -> Path:
+def write_scene(
+    path: Path, data: np.ndarray, transform: Affine = TRANSFORM, names: tuple[str, ...] = SENTINEL2_BANDS
+) -> Path:
     """A float32 GeoTIFF with band descriptions, nodata NaN."""
-    profile = {"driver": "GTiff", "height": data.shape[1], "width": data.shape[2], "count": data.shape[0],
-               "dtype": "float32", "crs": "EPSG:32723", "transform": transform, "nodata": float("nan")}  # fmt: skip
+    profile = {
+        "driver": "GTiff",
+        "height": data.shape[1],
+        "width": data.shape[2],
+        "count": data.shape[0],
+        "dtype": "float32",
+        "crs": "EPSG:32723",
+        "transform": transform,
+        "nodata": float("nan"),
+    }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data.astype(np.float32))
         dst.descriptions = names
@@ -52,9 +62,9 @@ def fcn_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def unet_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained, small U-Net."""
     torch.manual_seed(0)
-    config = {"_target_": "minegeo.models.smp_model", "arch": "Unet", "encoder": "resnet18",
-              "encoder_depth": 3, "decoder_channels": [32, 16, 8]}  # fmt: skip
-    model = smp_model(**{k: v for k, v in config.items() if k != "_target_"})
+    settings = {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3, "decoder_channels": [32, 16, 8]}
+    config = {"_target_": "minegeo.models.smp_model", **settings}
+    model = smp_model(**settings)  # type: ignore[arg-type]
     path = tmp_path_factory.mktemp("ckpt") / "unet.ckpt"
     classes = ("background", "mine", "tailings_dam")
     save_bundle(path, Bundle("segmentation", classes, 64, PRE, model.geometry, config), model)
@@ -64,8 +74,17 @@ def unet_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def predict_config(ckpt: Path | list[str], input_: Path | str, out: Path, **overrides: object) -> DictConfig:
     """conf/predict.yaml with the run's paths, post-processing and progress bars off."""
     cfg = OmegaConf.load(CONFIG_DIR / "predict.yaml")
+    assert isinstance(cfg, DictConfig)
     cfg.pop("defaults")
     cfg.pop("hydra")
-    base = {"ckpt": str(ckpt) if isinstance(ckpt, Path) else ckpt, "input": str(input_), "out": str(out),
-            "postprocess": False, "progress": False, "tile_size": 64, "overlap": 16, "fcn_cells": 4}  # fmt: skip
+    base = {
+        "ckpt": str(ckpt) if isinstance(ckpt, Path) else ckpt,
+        "input": str(input_),
+        "out": str(out),
+        "postprocess": False,
+        "progress": False,
+        "tile_size": 64,
+        "overlap": 16,
+        "fcn_cells": 4,
+    }
     return OmegaConf.merge(cfg, base, overrides)  # type: ignore[return-value]

@@ -58,7 +58,9 @@ def test_output_carries_names_crs_and_tags(tmp_path: Path, fcn_ckpt: Path) -> No
     with rasterio.open(tmp_path / "out" / "s.prob.tif") as src:
         assert src.descriptions == ("mine", "not_mine")
         assert src.crs.to_epsg() == 32723
-        assert {"checkpoint_hash", "config_hash", "bands", "classes", "minegeo_version", "created"} <= set(src.tags())
+        assert {"checkpoint_hash", "config_hash", "bands", "classes", "minegeo_version", "created"} <= set(
+            src.tags()
+        )
 
 
 def test_segmentation_blend_has_no_seams(tmp_path: Path, unet_ckpt: Path) -> None:
@@ -100,22 +102,32 @@ def test_uint8_output_is_scaled(tmp_path: Path, unet_ckpt: Path) -> None:
     with rasterio.open(tmp_path / "u8" / "s.prob.tif") as src:
         scaled, nodata, scale = src.read(), src.nodata, src.scales[0]
     assert nodata == 255 and (scaled[:, :10, :10] == 255).all()
-    np.testing.assert_allclose(scaled[:, 10:, 10:] * scale, _read(tmp_path / "f32" / "s.prob.tif")[:, 10:, 10:], atol=0.5 / 254 + 1e-6)
+    np.testing.assert_allclose(
+        scaled[:, 10:, 10:] * scale,
+        _read(tmp_path / "f32" / "s.prob.tif")[:, 10:, 10:],
+        atol=0.5 / 254 + 1e-6,
+    )
 
 
-def test_missing_band_skips_scene_naming_the_bands(tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_band_skips_scene_naming_the_bands(
+    tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rgb = write_scene(tmp_path / "rgb.tif", np.zeros((3, 64, 64)), names=("B2", "B3", "B4"))
     assert run_predict(predict_config(unet_ckpt, rgb, tmp_path / "out")) == 2
     assert "rgb.tif: missing band(s) B1,B5,B6,B7,B8,B9,B10,B11,B12" in capsys.readouterr().out
 
 
-def test_resolution_mismatch_names_both(tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resolution_mismatch_names_both(
+    tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     coarse = write_scene(tmp_path / "c.tif", np.zeros((12, 64, 64)), transform=Affine(20, 0, 0, 0, -20, 0))
     assert run_predict(predict_config(unet_ckpt, coarse, tmp_path / "out")) == 2
     assert "pixel size 20.00 m, but the checkpoint was trained at 10.00 m" in capsys.readouterr().out
 
 
-def test_corrupt_scene_is_skipped_and_others_done(tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_corrupt_scene_is_skipped_and_others_done(
+    tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     random_scene(tmp_path / "a.tif", 64, 64)
     (tmp_path / "b.tif").write_bytes(b"II*\x00garbage")
     random_scene(tmp_path / "c.tif", 64, 64)
@@ -147,18 +159,24 @@ def test_earth_engine_tiles_mosaic_into_one_scene(tmp_path: Path, unet_ckpt: Pat
     tiles.mkdir()
     for row, col in [(0, 0), (0, 64), (48, 0), (48, 64)]:
         shifted = TRANSFORM * Affine.translation(col, row)
-        write_scene(tiles / f"scan-{row:010d}-{col:010d}.tif", data[:, row : row + 52, col : col + 64], shifted)
+        write_scene(
+            tiles / f"scan-{row:010d}-{col:010d}.tif", data[:, row : row + 52, col : col + 64], shifted
+        )
     run_predict(predict_config(unet_ckpt, whole, tmp_path / "a"))
     run_predict(predict_config(unet_ckpt, tiles, tmp_path / "b"))
     assert [p.name for p in (tmp_path / "b").glob("*.prob.tif")] == ["scan.prob.tif"]
-    np.testing.assert_array_equal(_read(tmp_path / "b" / "scan.prob.tif"), _read(tmp_path / "a" / "whole.prob.tif"))
+    np.testing.assert_array_equal(
+        _read(tmp_path / "b" / "scan.prob.tif"), _read(tmp_path / "a" / "whole.prob.tif")
+    )
 
 
 def test_ensemble_of_one_model_twice_equals_the_model(tmp_path: Path, unet_ckpt: Path) -> None:
     scene = random_scene(tmp_path / "s.tif", 64, 64)
     run_predict(predict_config(unet_ckpt, scene, tmp_path / "one"))
     run_predict(predict_config([str(unet_ckpt), str(unet_ckpt)], scene, tmp_path / "two"))
-    np.testing.assert_allclose(_read(tmp_path / "two" / "s.prob.tif"), _read(tmp_path / "one" / "s.prob.tif"), atol=1e-6)
+    np.testing.assert_allclose(
+        _read(tmp_path / "two" / "s.prob.tif"), _read(tmp_path / "one" / "s.prob.tif"), atol=1e-6
+    )
 
 
 def test_flip_tta_keeps_probabilities_valid(tmp_path: Path, unet_ckpt: Path) -> None:

@@ -23,8 +23,12 @@ def test_tiles_round_up_to_size_multiple() -> None:
 
 def test_tiles_cover_the_scene_row_major() -> None:
     plan = make_plan(300, 200, UNET, tile=128, overlap=32)
-    covered = {(r, c) for ch in plan.chunks for r in range(ch.out_row, ch.out_row + ch.out_height)
-               for c in range(ch.out_col, ch.out_col + ch.out_width)}  # fmt: skip
+    covered = {
+        (r, c)
+        for ch in plan.chunks
+        for r in range(ch.out_row, ch.out_row + ch.out_height)
+        for c in range(ch.out_col, ch.out_col + ch.out_width)
+    }
     assert len(covered) == 300 * 200
     assert [ch.band for ch in plan.chunks] == sorted(ch.band for ch in plan.chunks)
 
@@ -33,8 +37,12 @@ def test_fcn_blocks_cover_every_cell_once_per_position() -> None:
     geometry = DiscoveryFCN(padding="valid").geometry
     plan = make_plan(1000, 800, geometry, cells=8)
     assert (plan.height, plan.width) == (geometry.output_size(1000), geometry.output_size(800))
-    cells = {(ch.out_row + i, ch.out_col + j) for ch in plan.chunks for i in range(ch.out_height)
-             for j in range(ch.out_width)}  # fmt: skip
+    cells = {
+        (ch.out_row + i, ch.out_col + j)
+        for ch in plan.chunks
+        for i in range(ch.out_height)
+        for j in range(ch.out_width)
+    }
     assert len(cells) == plan.height * plan.width
 
 

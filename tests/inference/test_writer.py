@@ -13,8 +13,17 @@ from minegeo.inference.writer import ProbabilityWriter
 
 
 def _writer(target: Path, dtype: str = "float32") -> ProbabilityWriter:
-    return ProbabilityWriter(target, 600, 700, CRS.from_epsg(32723), Affine(10, 0, 0, 0, -10, 0), ["a", "b"],
-                             dtype, "deflate", {"checkpoint_hash": "abc"})  # type: ignore[arg-type]  # fmt: skip
+    return ProbabilityWriter(
+        target,
+        600,
+        700,
+        CRS.from_epsg(32723),
+        Affine(10, 0, 0, 0, -10, 0),
+        ["a", "b"],
+        dtype,
+        "deflate",
+        {"checkpoint_hash": "abc"},
+    )
 
 
 def test_writes_a_cloud_optimized_geotiff(tmp_path: Path) -> None:

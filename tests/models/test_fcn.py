@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 import torch
 
@@ -13,7 +15,7 @@ def _count(model: torch.nn.Module) -> int:
 
 
 @pytest.mark.parametrize("padding", ["same", "valid"])
-def test_parameter_count_matches_paper(padding: str) -> None:
+def test_parameter_count_matches_paper(padding: Literal["same", "valid"]) -> None:
     assert _count(DiscoveryFCN(padding=padding)) == 259_810
 
 
@@ -28,7 +30,7 @@ def test_valid_padding_gives_one_cell_per_215px_window() -> None:
 
 
 @pytest.mark.parametrize(("padding", "offset"), [("same", 94.5), ("valid", 107.5)])
-def test_geometry(padding: str, offset: float) -> None:
+def test_geometry(padding: Literal["same", "valid"], offset: float) -> None:
     geometry = DiscoveryFCN(padding=padding).geometry
     assert (geometry.output_stride, geometry.receptive_field, geometry.offset) == (27, 215, offset)
 

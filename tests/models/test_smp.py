@@ -44,9 +44,11 @@ def test_loads_full_model_weights(tmp_path: Path) -> None:
 
 def test_loads_encoder_only_weights(tmp_path: Path) -> None:
     source = smp_model("Unet", in_channels=4)
-    torch.save(source.model.encoder.state_dict(), tmp_path / "encoder.pt")
+    torch.save(source.model.get_submodule("encoder").state_dict(), tmp_path / "encoder.pt")
     loaded = smp_model("FPN", in_channels=4, weights_path=str(tmp_path / "encoder.pt"))
-    torch.testing.assert_close(loaded.model.encoder.state_dict(), source.model.encoder.state_dict())
+    torch.testing.assert_close(
+        loaded.model.get_submodule("encoder").state_dict(), source.model.get_submodule("encoder").state_dict()
+    )
 
 
 def test_mismatched_weights_name_the_file(tmp_path: Path) -> None:

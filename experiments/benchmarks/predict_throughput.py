@@ -1,0 +1,284 @@
+"""Predict throughput and memory: end to end vs bare forward vs a TorchGeo-pieces baseline.
+
+    uv run python experiments/benchmarks/predict_throughput.py --size 2048
+    uv run python experiments/benchmarks/predict_throughput.py --size 2048 --memory 5000 20000
+
+For the discovery FCN (paper replica, "same") and U-Net-ResNet18 on synthetic 12-band
+float32 scenes (tiled, ZSTD), one table of:
+
+- end to end: ``run_predict`` (read -> normalise -> model -> blend -> staging -> COG),
+  scene MPix/s and km²/s (10 m pixels);
+- forward: the bare model on exactly the windows the engine runs (same tiles, overlap
+  and halo, inputs already in memory), scene MPix/s; the tile size is the best of a
+  short sweep;
+- TorchGeo: RasterDataset + GridGeoSampler + DataLoader + the same forward, stitched in
+  a whole-scene array in memory (the obvious way to build it from TorchGeo's pieces);
+- peak RSS of each case, each run in its own process (VmHWM).
+
+``--memory`` runs end to end on larger scenes for the peak-RSS comparison (the FCN on
+square scenes; U-Net on full-width strips of 512 rows, since its rolling buffer depends
+on the width only, and a square 20000 px U-Net run takes an hour on two CPU cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODELS = {
+    "fcn": {"_target_": "minegeo.models.DiscoveryFCN", "padding": "same"},
+    "unet": {"_target_": "minegeo.models.smp_model", "arch": "Unet", "encoder": "resnet18"},
+}
+CLASSES = {"fcn": ("mine", "not_mine"), "unet": ("background", "mine", "tailings_dam")}
+
+
+def write_scene(path: Path, height: int, width: int, seed: int = 0) -> Path:
+    """A 12-band float32 scene written strip by strip (never whole in memory), tiled + ZSTD."""
+    import rasterio
+    from affine import Affine
+
+    from minegeo import SENTINEL2_BANDS
+
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    base = (rng.random((12, 512, min(width, 4096)), dtype=np.float32) * 0.4).round(4)
+    profile = {"driver": "GTiff", "height": height, "width": width, "count": 12, "dtype": "float32",
+               "crs": "EPSG:32723", "transform": Affine(10, 0, 500_000, 0, -10, 7_000_000),
+               "nodata": float("nan"),
+               "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "zstd", "zstd_level": 1,
+               "BIGTIFF": "YES"}  # fmt: skip
+    tmp = path.with_suffix(".partial.tif")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        for top in range(0, height, 512):
+            rows = min(512, height - top)
+            strip = np.tile(np.roll(base, top // 512 * 37, axis=2), (1, 1, -(-width // base.shape[2])))
+            dst.write(strip[:, :rows, :width], window=rasterio.windows.Window(0, top, width, rows))
+        dst.descriptions = SENTINEL2_BANDS
+    tmp.replace(path)
+    return path
+
+
+def write_checkpoint(path: Path, model_name: str) -> Path:
+    """An untrained checkpoint (weights do not change the speed)."""
+    import torch
+    from hydra.utils import instantiate
+
+    from minegeo import SENTINEL2_BANDS
+    from minegeo.tasks.bundle import Bundle, Preprocessing, save_bundle
+
+    torch.manual_seed(0)
+    model = instantiate(MODELS[model_name])
+    kind = "classification" if model_name == "fcn" else "segmentation"
+    pre = Preprocessing(bands=SENTINEL2_BANDS, mean=(0.1,) * 12, std=(0.1,) * 12)
+    bundle = Bundle(kind, CLASSES[model_name], 201, pre, model.geometry, MODELS[model_name])  # type: ignore[arg-type]
+    save_bundle(path, bundle, model)
+    return path
+
+
+def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
+    """Time ``run_predict`` on one scene."""
+    from omegaconf import DictConfig, OmegaConf
+
+    from minegeo.config import CONFIG_DIR
+    from minegeo.inference import run_predict
+
+    cfg = OmegaConf.load(CONFIG_DIR / "predict.yaml")
+    assert isinstance(cfg, DictConfig)
+    cfg.pop("defaults")
+    cfg.pop("hydra")
+    settings = {"ckpt": args.ckpt, "input": args.scene, "out": args.out,
+                "postprocess": False, "progress": False,
+                "tile_size": args.tile, "overlap": args.overlap, "fcn_cells": args.cells,
+                "batch_size": args.batch, "num_workers": args.workers}  # fmt: skip
+    cfg = OmegaConf.merge(cfg, settings)
+    start = time.perf_counter()
+    code = run_predict(cfg)  # type: ignore[arg-type]
+    assert code == 0
+    return {"seconds": time.perf_counter() - start}
+
+
+def case_forward(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the bare forward over exactly the engine's windows, inputs already in memory."""
+    import rasterio
+    import torch
+
+    from minegeo.inference.engine import read_window
+    from minegeo.inference.tiling import make_plan
+    from minegeo.tasks.bundle import load_bundle
+
+    bundle, model = load_bundle(args.ckpt)
+    with rasterio.open(args.scene) as src:
+        plan = make_plan(src.height, src.width, bundle.geometry, args.tile, args.overlap, args.cells)
+        inputs = [
+            read_window(src, list(range(1, 13)), c.row, c.col, plan.read_size, None) for c in plan.chunks
+        ]
+    batches = [torch.from_numpy(np.nan_to_num(np.stack(inputs[i : i + args.batch])))
+               for i in range(0, len(inputs), args.batch)]  # fmt: skip
+    del inputs
+    with torch.inference_mode():
+        start = time.perf_counter()
+        for batch in batches:
+            model(batch).softmax(1)
+    return {"seconds": time.perf_counter() - start}
+
+
+def case_torchgeo(args: argparse.Namespace) -> dict[str, Any]:
+    """RasterDataset + GridGeoSampler + DataLoader + forward, stitched in a whole-scene array."""
+    import rasterio
+    import torch
+    from torch.utils.data import DataLoader
+    from torchgeo.datasets import RasterDataset, stack_samples
+    from torchgeo.samplers import GridGeoSampler
+
+    from minegeo.inference.tiling import make_plan
+    from minegeo.tasks.bundle import load_bundle
+
+    bundle, model = load_bundle(args.ckpt)
+    scene = Path(args.scene)
+    dataset_class = type("Scene", (RasterDataset,), {"filename_glob": scene.name, "is_image": True})
+    dataset = dataset_class(paths=str(scene.parent))
+    with rasterio.open(scene) as src:
+        height, width, left, top = src.height, src.width, src.bounds.left, src.bounds.top
+    plan = make_plan(height, width, bundle.geometry, args.tile, args.overlap, args.cells)
+    size, stride = plan.read_size, (args.tile - args.overlap) if plan.blended else 27 * args.cells
+    sampler = GridGeoSampler(dataset, size=size, stride=stride)
+    loader = DataLoader(dataset, sampler=sampler, batch_size=args.batch, collate_fn=stack_samples)
+    scale = bundle.geometry.output_stride
+    out = np.zeros((len(bundle.class_names), plan.height, plan.width), dtype=np.float32)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for batch in loader:
+            probs = model(torch.nan_to_num(batch["image"].float())).softmax(1).numpy()
+            for prob, bounds in zip(probs, batch["bounds"], strict=True):
+                row = round((top - bounds[1].stop) / 10) // scale
+                col = round((bounds[0].start - left) / 10) // scale
+                target = out[:, row : row + prob.shape[1], col : col + prob.shape[2]]
+                target[...] = prob[:, : target.shape[1], : target.shape[2]]
+    return {"seconds": time.perf_counter() - start}
+
+
+def run_case(case: str, model: str, scene: Path, ckpt: Path, work: Path, **settings: Any) -> dict[str, Any]:
+    """Run one case in a fresh process; returns its timing and peak RSS."""
+    out = work / f"out-{case}-{model}-{scene.stem}-{settings.get('workers', 0)}"
+    command = [sys.executable, __file__, "--case", case, "--model", model, "--scene", str(scene),
+               "--ckpt", str(ckpt), "--out", str(out)]  # fmt: skip
+    for key, value in settings.items():
+        command += [f"--{key}", str(value)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{case} {model} failed:\n{result.stderr[-3000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def sweep(model_name: str, ckpt: Path) -> dict[str, int]:
+    """Pick the window size with the best bare-forward throughput per scene pixel."""
+    import torch
+
+    from minegeo.tasks.bundle import load_bundle
+
+    _, model = load_bundle(ckpt)
+    best: tuple[float, dict[str, int]] = (0.0, {})
+    options = (
+        [{"cells": c} for c in (16, 32, 48)]
+        if model_name == "fcn"
+        else [{"tile": t} for t in (256, 512, 768)]
+    )
+    with torch.inference_mode():
+        for option in options:
+            side = 27 * option["cells"] + 202 if "cells" in option else option["tile"]
+            useful = 27 * option["cells"] if "cells" in option else option["tile"] - 64
+            batch = torch.randn(2, 12, side, side)
+            model(batch)
+            start = time.perf_counter()
+            model(batch)
+            rate = 2 * useful**2 / (time.perf_counter() - start)
+            print(f"  sweep {model_name} {option}: {rate / 1e6:.2f} MPix/s", flush=True)
+            best = max(best, (rate, option), key=lambda item: item[0])
+    return best[1]
+
+
+def main() -> None:
+    """Parse arguments; run one case (child) or the whole table (parent)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--case")
+    parser.add_argument("--model", nargs="*", default=["fcn", "unet"])
+    parser.add_argument("--scene")
+    parser.add_argument("--ckpt")
+    parser.add_argument("--out")
+    parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--memory", type=int, nargs="*", default=[])
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--overlap", type=int, default=64)
+    parser.add_argument("--cells", type=int, default=48)
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=0)
+    args = parser.parse_args()
+    if args.case:
+        args.model = args.model[0]
+        result = {"e2e": case_e2e, "forward": case_forward, "torchgeo": case_torchgeo}[args.case](args)
+        result["peak_rss_mb"] = _peak_rss_mb()
+        print(json.dumps(result))
+        return
+    table(args)
+
+
+def table(args: argparse.Namespace) -> None:
+    """Write scenes and checkpoints, run every case, print the table."""
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="minegeo-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    scene = write_scene(work / f"scene{args.size}.tif", args.size, args.size)
+    rows = []
+    for model in args.model:
+        ckpt = write_checkpoint(work / f"{model}.ckpt", model)
+        settings = {"overlap": args.overlap, "batch": args.batch, **sweep(model, ckpt)}
+        for case, workers in (("forward", 0), ("e2e", 0), ("e2e", 1), ("torchgeo", 0)):
+            result = run_case(case, model, scene, ckpt, work, workers=workers, **settings)
+            rows.append((model, f"{case}" + (f" w={workers}" if case == "e2e" else ""), args.size, args.size,
+                         result, settings))  # fmt: skip
+        for side in args.memory:
+            height = side if model == "fcn" else 512
+            big = write_scene(work / f"scene{height}x{side}.tif", height, side)
+            result = run_case("e2e", model, big, ckpt, work, workers=0, **settings)
+            rows.append((model, "e2e (memory)", height, side, result, settings))
+    _print(rows)
+
+
+def _print(rows: list[tuple[str, str, int, int, dict[str, Any], dict[str, int]]]) -> None:
+    print(
+        "\n| model | case | scene px | window | MPix/s | km²/s | s | peak RSS MB |"
+        "\n|---|---|---|---|---|---|---|---|"
+    )
+    rates: dict[tuple[str, str], float] = {}
+    for model, case, height, width, result, settings in rows:
+        mpix = height * width / 1e6 / result["seconds"]
+        rates[(model, case)] = mpix
+        window = f"cells {settings['cells']}" if "cells" in settings else f"tile {settings['tile']}"
+        print(f"| {model} | {case} | {height}x{width} | {window} | {mpix:.3f} | {mpix * 100:.1f} "
+              f"| {result['seconds']:.1f} | {result['peak_rss_mb']:.0f} |")  # fmt: skip
+    for model in sorted({row[0] for row in rows}):
+        best = max(rates[(model, "e2e w=0")], rates[(model, "e2e w=1")])
+        print(f"{model}: e2e/forward = {best / rates[(model, 'forward')]:.2f}, "
+              f"e2e/torchgeo = {best / rates[(model, 'torchgeo')]:.2f}")  # fmt: skip
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+if __name__ == "__main__":
+    main()
