@@ -194,7 +194,7 @@ def postprocess(jobs: Sequence[SceneJob], bundle: Bundle, out_dir: Path, cfg: Di
     from minegeo.inference.report import finish_run
 
     detections = [detect_scene(job.target, job.path, bundle, cfg.detect) for job in jobs]
-    summary: dict[str, Any] = finish_run(detections, [(job.target, job.path) for job in jobs], out_dir, cfg)
+    summary: dict[str, Any] = finish_run(detections, [(job.path, job.target) for job in jobs], out_dir, cfg)
     return summary
 
 
