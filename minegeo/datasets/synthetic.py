@@ -71,25 +71,17 @@ WORLD_SIZES: dict[str, WorldSize] = {
         3,
         2,
     ),
+    # Eight smaller scenes rather than four large ones: a spatial split holds out whole
+    # places, so more places leave more variety to train on.
     "demo": WorldSize(
-        4,
+        8,
         SceneRecipe(
-            (1104, 1104),
-            11,
-            4,
-            (
-                "lake",
-                "lake",
-                "irrigation_dam",
-                "irrigation_dam",
-                "river_bank",
-                "river_bank",
-                "city",
-                "construction",
-                "construction",
-            ),
+            (780, 780),
+            6,
+            2,
+            ("lake", "irrigation_dam", "river_bank", "city", "construction"),
         ),
-        15,
+        8,
         3,
     ),
 }
