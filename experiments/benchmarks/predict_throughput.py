@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -169,6 +170,7 @@ def case_torchgeo(args: argparse.Namespace) -> dict[str, Any]:
 def run_case(case: str, model: str, scene: Path, ckpt: Path, work: Path, **settings: Any) -> dict[str, Any]:
     """Run one case in a fresh process; returns its timing and peak RSS."""
     out = work / f"out-{case}-{model}-{scene.stem}-{settings.get('workers', 0)}"
+    shutil.rmtree(out, ignore_errors=True)  # a finished output would be skipped (resume)
     command = [sys.executable, __file__, "--case", case, "--model", model, "--scene", str(scene),
                "--ckpt", str(ckpt), "--out", str(out)]  # fmt: skip
     for key, value in settings.items():
