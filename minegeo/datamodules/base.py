@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from lightning import LightningDataModule
 from torch import Tensor
+from torch.utils.data import DataLoader
 
 from minegeo.datamodules.stats import save_stats
 from minegeo.tasks.bundle import Preprocessing
@@ -62,6 +63,22 @@ class MinegeoDataModule(LightningDataModule):
             "num_workers": self.num_workers,
             "persistent_workers": self.num_workers > 0,
         }
+
+    def _loader(self, split: str) -> DataLoader:
+        """The loader of one split; the train loader shuffles or draws at random."""
+        raise NotImplementedError
+
+    def train_dataloader(self) -> DataLoader:
+        """Training batches (shuffled or randomly drawn, seeded)."""
+        return self._loader("train")
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches, in a fixed order."""
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches, in a fixed order."""
+        return self._loader("test")
 
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
         """Normalise on the device; mark nodata as ignored; augment while training."""

@@ -154,18 +154,12 @@ class PatchDataModule(MinegeoDataModule):
             table["split"] = np.where(table["fold"] == self.fold, "heldout", "train")
         return table
 
-    def train_dataloader(self) -> DataLoader[dict[str, Any]]:
-        """Shuffled train patches, in an order fixed by the seed."""
+    def _loader(self, split: str) -> DataLoader[dict[str, Any]]:
+        # Train is shuffled in an order fixed by the seed; under k-fold, val and test
+        # are both the held-out fold.
         generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.splits["train"], shuffle=True, generator=generator, **self._loader_kwargs())
-
-    def val_dataloader(self) -> DataLoader[dict[str, Any]]:
-        """Validation patches (the held-out fold under k-fold)."""
-        return DataLoader(self.splits["val"], **self._loader_kwargs())
-
-    def test_dataloader(self) -> DataLoader[dict[str, Any]]:
-        """Test patches (the held-out fold under k-fold)."""
-        return DataLoader(self.splits["test"], **self._loader_kwargs())
+        shuffle = split == "train"
+        return DataLoader(self.splits[split], shuffle=shuffle, generator=generator, **self._loader_kwargs())
 
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
         """Normalise and augment (see the base class); labels become a long tensor."""

@@ -150,18 +150,6 @@ class SceneSegmentationDataModule(MinegeoDataModule):
             **self._loader_kwargs(),
         )
 
-    def train_dataloader(self) -> DataLoader:
-        """Random patches from the train blocks."""
-        return self._loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        """A grid of patches over the val blocks."""
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        """A grid of patches over the test blocks."""
-        return self._loader("test")
-
     def _save_split(self) -> None:
         if self.run_dir is None or self.blocks is None:
             return
@@ -297,18 +285,6 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
             collate_fn=_collate_pairs,
             **self._loader_kwargs(),
         )
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled train pairs."""
-        return self._loader("train")
-
-    def val_dataloader(self) -> DataLoader:
-        """Val pairs, in order."""
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        """Test pairs, in order."""
-        return self._loader("test")
 
 
 def _collate_pairs(samples: list[dict[str, Any]]) -> dict[str, Any]:
