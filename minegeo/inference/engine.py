@@ -111,15 +111,21 @@ def read_window(
     Returns:
         float32 array (bands, size, size).
     """
-    out = np.full((len(indexes), size, size), np.nan, dtype=np.float32)
     top, left = max(row, 0), max(col, 0)
     bottom, right = min(row + size, src.height), min(col + size, src.width)
-    if bottom <= top or right <= left:
-        return out
-    data = src.read(indexes, window=Window(left, top, right - left, bottom - top), out_dtype=np.float32)
+    inside = (top, left, bottom, right) == (row, col, row + size, col + size)
+    if inside:  # the common case: decode straight into the result, no fill, no copy
+        out = np.empty((len(indexes), size, size), dtype=np.float32)
+        src.read(indexes, window=Window(col, row, size, size), out=out)
+    else:
+        out = np.full((len(indexes), size, size), np.nan, dtype=np.float32)
+        if bottom > top and right > left:
+            window = Window(left, top, right - left, bottom - top)
+            out[:, top - row : bottom - row, left - col : right - col] = src.read(
+                indexes, window=window, out_dtype=np.float32
+            )
     if nodata is not None and not np.isnan(nodata):
-        data[data == np.float32(nodata)] = np.nan
-    out[:, top - row : bottom - row, left - col : right - col] = data
+        out[out == np.float32(nodata)] = np.nan
     return out
 
 
@@ -165,8 +171,9 @@ class Predictor(L.LightningModule):
         """Average probabilities (B, K, cells, cells) of every model and view, as float32 on the CPU."""
         raw: Tensor = batch["image"]
         total: Tensor | None = None
-        for model, pre in zip(self.models, self.preprocessing, strict=True):
-            x, _ = pre.normalize(raw)
+        for number, (model, pre) in enumerate(zip(self.models, self.preprocessing, strict=True)):
+            last = number == len(self.models) - 1
+            x = normalize_(raw if last else raw.clone(), pre)
             for turns, flip in self.views:
                 logits = _undo(model(_apply(x, turns, flip)), turns, flip)
                 probs = logits.softmax(1) if logits.shape[1] > 1 else logits.sigmoid()
@@ -176,6 +183,20 @@ class Predictor(L.LightningModule):
         stop = self.crop + self.cells
         probs_out = total[..., self.crop : stop, self.crop : stop].cpu()
         return {**batch, "image": None, "probs": probs_out}
+
+
+def normalize_(raw: Tensor, pre: Preprocessing) -> Tensor:
+    """In-place :meth:`Preprocessing.normalize` for raw reflectance whose nodata is already NaN.
+
+    Same result (nodata and non-finite values become 0), without the temporaries that
+    dominate the cost of a light model such as the FCN.
+    """
+    shape = (1, -1, 1, 1)
+    mean = torch.tensor(pre.mean, dtype=raw.dtype, device=raw.device).view(shape)
+    std = torch.tensor(pre.std, dtype=raw.dtype, device=raw.device).view(shape)
+    if pre.reflectance_scale != 1.0:
+        raw.mul_(pre.reflectance_scale)
+    return raw.sub_(mean).div_(std).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _views(tta: str) -> list[tuple[int, bool]]:

@@ -184,3 +184,14 @@ def test_flip_tta_keeps_probabilities_valid(tmp_path: Path, unet_ckpt: Path) -> 
     run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", tta="d4"))
     probs = _read(tmp_path / "out" / "s.prob.tif")[:, 10:, 10:]
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-5)
+
+
+def test_in_place_normalisation_matches_the_bundle_contract() -> None:
+    from minegeo.inference.engine import normalize_
+    from minegeo.tasks.bundle import Preprocessing
+
+    pre = Preprocessing(bands=("a", "b"), mean=(0.1, 0.2), std=(0.5, 2.0), reflectance_scale=1e-4)
+    raw = torch.rand(2, 2, 8, 8) * 1e4
+    raw[0, 1, 2, 3] = float("nan")
+    expected, _ = pre.normalize(raw.clone())
+    torch.testing.assert_close(normalize_(raw, pre), expected)
