@@ -38,7 +38,7 @@ def main() -> None:
         blocks = gpd.read_file(args.split)
         test_area = blocks[blocks["split"] == "test"].union_all()
         detections = detections[detections.to_crs(blocks.crs).intersects(test_area)]
-        truth = truth[truth.to_crs(blocks.crs).within(test_area)]
+        truth = truth[truth.to_crs(blocks.crs).intersects(test_area)]
     scores = evaluate_against_truth(detections, truth, unregistered)
     print(json.dumps(scores, indent=2, sort_keys=True))
 
