@@ -17,7 +17,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import rasterio
 import rasterio.features
 import rasterio.transform
@@ -33,6 +32,7 @@ from torchgeo.datasets.utils import GeoSlice
 
 from minegeo import SEGMENTATION_CLASSES
 from minegeo.datasets.raster import band_indexes, band_names, open_raster, read_reflectance
+from minegeo.datasets.vector import read_vector
 from minegeo.errors import MinegeoInputError
 
 __all__ = ["IGNORE_INDEX", "MaskedPatches", "MineLabels", "rasterize_labels", "read_vector_labels"]
@@ -94,16 +94,9 @@ def read_vector_labels(
 
 
 def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
-    if not path.exists():
-        raise MinegeoInputError(f"{path}: label file not found")
-    try:
-        frame = gpd.read_file(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as error:
-        raise MinegeoInputError(f"{path}: not a readable vector file ({error})") from error
+    frame = read_vector(path, layer, kind="label file")
     if frame.empty:
         raise MinegeoInputError(f"{path}: no label features; expected polygons or points")
-    if frame.crs is None:
-        raise MinegeoInputError(f"{path}: labels have no CRS; expected one (e.g. EPSG:4326)")
     return frame
 
 

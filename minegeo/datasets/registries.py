@@ -18,9 +18,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 import shapely
 
+from minegeo.datasets.vector import read_vector
 from minegeo.errors import MinegeoInputError
 
 __all__ = ["BadRow", "RegistryTable", "parse_dms", "read_anm_dams", "read_concessions"]
@@ -308,7 +308,7 @@ def read_concessions(path: str | Path, layer: str | int | None = None) -> Regist
         MinegeoInputError: if the file is missing, unreadable or has no CRS.
     """
     path = Path(path)
-    source = _read_vector(path, layer)
+    source = read_vector(path, layer, kind="file")
     columns = {str(name).upper(): name for name in source.columns if name != source.geometry.name}
     frame = pd.DataFrame(index=source.index)
     for upper, name in SIGMINE_COLUMNS.items():
@@ -321,18 +321,6 @@ def read_concessions(path: str | Path, layer: str | int | None = None) -> Regist
     keep = geometry.notna()
     result = gpd.GeoDataFrame(frame[keep], geometry=geometry[keep], crs=source.crs)
     return RegistryTable(result.reset_index(drop=True), bad_rows)
-
-
-def _read_vector(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
-    if not path.exists():
-        raise MinegeoInputError(f"{path}: file not found")
-    try:
-        source = gpd.read_file(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as error:
-        raise MinegeoInputError(f"{path}: not a readable vector file ({error})") from error
-    if source.crs is None:
-        raise MinegeoInputError(f"{path}: no CRS; expected a CRS such as EPSG:4674 (SIGMINE)")
-    return source
 
 
 def _repair_polygons(path: Path, geometry: gpd.GeoSeries) -> tuple[gpd.GeoSeries, list[BadRow]]:
