@@ -124,3 +124,18 @@ def test_cli_prints_run_dir_last(small_world: Path, tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "minegeo.train", *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == f"run_dir: {tmp_path}"
+
+
+def test_same_seed_gives_same_metrics_on_cpu(small_world: Path, tmp_path: Path) -> None:
+    overrides = [
+        "+experiment=fcn_oretype",
+        *world_overrides(small_world),
+        *SMALL["fcn_oretype"],
+        "trainer.max_epochs=2",
+        "+trainer.limit_train_batches=2",
+    ]
+    runs = [train(compose_train(overrides, tmp_path / name), tmp_path / name) for name in ("a", "b")]
+    volatile = {"wall_time_s", "best_checkpoint", "experiment"}
+    first, second = ({k: v for k, v in run.items() if k not in volatile} for run in runs)
+    assert first == second
+    assert "test/f1" in first
