@@ -120,16 +120,16 @@ class SceneSegmentationDataModule(MinegeoDataModule):
             self.fractions,
             self.seed,
         )
-        self.preprocessing = self._estimate_preprocessing(scenes, resolution)
+        self.preprocessing = self._estimate_preprocessing(scenes)
         self._save_split()
         self._save_stats()
 
-    def _estimate_preprocessing(self, scenes: Sentinel2Composite, resolution: float) -> Preprocessing:
+    def _estimate_preprocessing(self, scenes: Sentinel2Composite) -> Preprocessing:
         generator = torch.Generator().manual_seed(self.seed)
         sampler = self._sampler("train", length=self.stats_samples, generator=generator)
         images = (scenes[query]["image"] * self.reflectance_scale for query in sampler)
         mean, std = band_statistics(images, num_bands=len(scenes.bands))
-        resolution_m = resolution if not scenes.crs.is_geographic else resolution * 111_320.0
+        resolution_m = _median_pixel_size_m(scenes.files)
         return Preprocessing(tuple(scenes.bands), mean, std, self.reflectance_scale, resolution_m)
 
     def _sampler(self, split: str, length: int | None = None, generator: Any = None) -> Sampler:
