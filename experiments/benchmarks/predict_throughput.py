@@ -4,16 +4,19 @@
     uv run python experiments/benchmarks/predict_throughput.py --size 2048 --memory 5000 20000
 
 For the discovery FCN (paper replica, "same") and U-Net-ResNet18 on synthetic 12-band
-float32 scenes (tiled, ZSTD), one table of:
+float32 scenes (tiled 512 px, pixel-interleaved like Earth Engine exports, ZSTD by
+default; ``--compress lzw`` is Earth Engine's own codec), one table of:
 
 - end to end: ``run_predict`` (read -> normalise -> model -> blend -> staging -> COG),
-  scene MPix/s and km²/s (10 m pixels);
+  scene MPix/s and km²/s (10 m pixels), with the default config;
 - forward: the bare model on exactly the windows the engine runs (same tiles, overlap
-  and halo, inputs already in memory), scene MPix/s; the tile size is the best of a
-  short sweep;
-- TorchGeo: RasterDataset + GridGeoSampler + DataLoader + the same forward, stitched in
-  a whole-scene array in memory and written as a COG (the obvious way to build it from
-  TorchGeo's pieces), timed like end to end, from loading the checkpoint to the file;
+  and halo, inputs already in memory), channels-last as the engine runs it, scene
+  MPix/s; the window size is the best of a short sweep;
+- forward NCHW: the same, as a plain ``model(x)`` on contiguous tensors (what a task's
+  ``predict_step`` does, and what the TorchGeo baseline runs);
+- TorchGeo: RasterDataset + GridGeoSampler + DataLoader + the plain forward, stitched
+  in a whole-scene array in memory and written as a COG (the obvious way to build it
+  from TorchGeo's pieces), timed like end to end, from loading the checkpoint to the file;
 - peak RSS of each case, each run in its own process (VmHWM).
 
 ``--memory`` runs end to end on larger scenes for the peak-RSS comparison (the FCN on
@@ -42,8 +45,8 @@ MODELS = {
 CLASSES = {"fcn": ("mine", "not_mine"), "unet": ("background", "mine", "tailings_dam")}
 
 
-def write_scene(path: Path, height: int, width: int, seed: int = 0) -> Path:
-    """A 12-band float32 scene written strip by strip (never whole in memory), tiled + ZSTD."""
+def write_scene(path: Path, height: int, width: int, compress: str = "zstd", seed: int = 0) -> Path:
+    """A 12-band float32 scene written strip by strip (never whole in memory), tiled, compressed."""
     import rasterio
     from affine import Affine
 
@@ -56,8 +59,8 @@ def write_scene(path: Path, height: int, width: int, seed: int = 0) -> Path:
     profile = {"driver": "GTiff", "height": height, "width": width, "count": 12, "dtype": "float32",
                "crs": "EPSG:32723", "transform": Affine(10, 0, 500_000, 0, -10, 7_000_000),
                "nodata": float("nan"),
-               "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "zstd", "zstd_level": 1,
-               "BIGTIFF": "YES"}  # fmt: skip
+               "tiled": True, "blockxsize": 512, "blockysize": 512, "interleave": "pixel",
+               "compress": compress, "zstd_level": 1, "BIGTIFF": "YES"}  # fmt: skip
     tmp = path.with_suffix(".partial.tif")
     with rasterio.open(tmp, "w", **profile) as dst:
         for top in range(0, height, 512):
@@ -100,7 +103,8 @@ def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
     settings = {"ckpt": args.ckpt, "input": args.scene, "out": args.out,
                 "postprocess": False, "progress": False,
                 "tile_size": args.tile, "overlap": args.overlap, "fcn_cells": args.cells,
-                "batch_size": args.batch, "num_workers": args.workers}  # fmt: skip
+                "batch_size": args.batch, "num_workers": args.workers,
+                "read_ahead": {"auto": "auto", "true": True, "false": False}[args.read_ahead]}  # fmt: skip
     cfg = OmegaConf.merge(cfg, settings)
     start = time.perf_counter()
     code = run_predict(cfg)  # type: ignore[arg-type]
@@ -108,23 +112,26 @@ def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start}
 
 
-def case_forward(args: argparse.Namespace) -> dict[str, Any]:
+def case_forward(args: argparse.Namespace, channels_last: bool = True) -> dict[str, Any]:
     """Time the bare forward over exactly the engine's windows, inputs already in memory."""
     import rasterio
     import torch
 
-    from minegeo.inference.engine import read_window
+    from minegeo.inference.reading import read_window
     from minegeo.inference.tiling import make_plan
     from minegeo.tasks.bundle import load_bundle
 
     bundle, model = load_bundle(args.ckpt)
     with rasterio.open(args.scene) as src:
         plan = make_plan(src.height, src.width, bundle.geometry, args.tile, args.overlap, args.cells)
-        inputs = [
-            read_window(src, list(range(1, 13)), c.row, c.col, plan.read_size, None) for c in plan.chunks
-        ]
+        size = plan.read_size
+        bands = list(range(1, 13))
+        inputs = [read_window(src, bands, c.row, c.col, np.empty((12, size, size), np.float32), None)
+                  for c in plan.chunks]  # fmt: skip
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=layout)
     batches = [torch.from_numpy(np.nan_to_num(np.stack(inputs[i : i + args.batch])))
-               for i in range(0, len(inputs), args.batch)]  # fmt: skip
+               .contiguous(memory_format=layout) for i in range(0, len(inputs), args.batch)]  # fmt: skip
     del inputs
     with torch.inference_mode():
         start = time.perf_counter()
@@ -198,9 +205,10 @@ def sweep(model_name: str, ckpt: Path) -> dict[str, int]:
     from minegeo.tasks.bundle import load_bundle
 
     _, model = load_bundle(ckpt)
+    model = model.to(memory_format=torch.channels_last)
     best: tuple[float, dict[str, int]] = (0.0, {})
     options = (
-        [{"cells": c} for c in (16, 32, 48)]
+        [{"cells": c} for c in (16, 32, 48, 64)]
         if model_name == "fcn"
         else [{"tile": t} for t in (256, 512, 768)]
     )
@@ -208,7 +216,7 @@ def sweep(model_name: str, ckpt: Path) -> dict[str, int]:
         for option in options:
             side = 27 * option["cells"] + 202 if "cells" in option else option["tile"]
             useful = 27 * option["cells"] if "cells" in option else option["tile"] - 64
-            batch = torch.randn(2, 12, side, side)
+            batch = torch.randn(2, 12, side, side).contiguous(memory_format=torch.channels_last)
             model(batch)
             start = time.perf_counter()
             model(batch)
@@ -228,7 +236,8 @@ def main() -> None:
     parser.add_argument("--scene")
     parser.add_argument("--ckpt")
     parser.add_argument("--out")
-    parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--size", type=int, default=4096)
+    parser.add_argument("--compress", default="zstd", help="input scene codec: zstd, lzw, deflate, none")
     parser.add_argument("--memory", type=int, nargs="*", default=[])
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--tile", type=int, default=512)
@@ -236,10 +245,13 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=48)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--read-ahead", default="auto", choices=["auto", "true", "false"])
     args = parser.parse_args()
     if args.case:
         args.model = args.model[0]
-        result = {"e2e": case_e2e, "forward": case_forward, "torchgeo": case_torchgeo}[args.case](args)
+        cases = {"e2e": case_e2e, "forward": case_forward, "torchgeo": case_torchgeo,
+                 "forward_nchw": lambda a: case_forward(a, channels_last=False)}  # fmt: skip
+        result = cases[args.case](args)
         result["peak_rss_mb"] = _peak_rss_mb()
         print(json.dumps(result))
         return
@@ -250,19 +262,19 @@ def table(args: argparse.Namespace) -> None:
     """Write scenes and checkpoints, run every case, print the table."""
     work = Path(args.workdir or tempfile.mkdtemp(prefix="minegeo-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    scene = write_scene(work / f"scene{args.size}.tif", args.size, args.size)
+    scene = write_scene(work / f"scene{args.size}-{args.compress}.tif", args.size, args.size, args.compress)
     rows = []
     for model in args.model:
         ckpt = write_checkpoint(work / f"{model}.ckpt", model)
         settings = {"overlap": args.overlap, "batch": args.batch, **sweep(model, ckpt)}
-        for case, workers in (("forward", 0), ("e2e", 0), ("e2e", 1), ("torchgeo", 0)):
+        for case, workers in (("forward", 0), ("forward_nchw", 0), ("e2e", 0), ("e2e", 1), ("torchgeo", 0)):
             print(f"  {model} {case} workers={workers}", flush=True)
             result = run_case(case, model, scene, ckpt, work, workers=workers, **settings)
             rows.append((model, f"{case}" + (f" w={workers}" if case == "e2e" else ""), args.size, args.size,
                          result, settings))  # fmt: skip
         for side in args.memory:
             height = side if model == "fcn" else 512
-            big = write_scene(work / f"scene{height}x{side}.tif", height, side)
+            big = write_scene(work / f"scene{height}x{side}-{args.compress}.tif", height, side, args.compress)
             result = run_case("e2e", model, big, ckpt, work, workers=0, **settings)
             rows.append((model, "e2e (memory)", height, side, result, settings))
     _print(rows)
@@ -283,6 +295,7 @@ def _print(rows: list[tuple[str, str, int, int, dict[str, Any], dict[str, int]]]
     for model in sorted({row[0] for row in rows}):
         best = max(rates[(model, "e2e w=0")], rates[(model, "e2e w=1")])
         print(f"{model}: e2e/forward = {best / rates[(model, 'forward')]:.2f}, "
+              f"e2e/forward NCHW = {best / rates[(model, 'forward_nchw')]:.2f}, "
               f"e2e/torchgeo = {best / rates[(model, 'torchgeo')]:.2f}")  # fmt: skip
 
 

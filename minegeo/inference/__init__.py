@@ -1,7 +1,8 @@
 """minegeo.inference: stream scenes through a model into probability COGs, then detections and a report."""
 
 from minegeo.inference.blending import RowBlender, axis_weights, window_1d
-from minegeo.inference.engine import Predictor, SceneJob, SceneWriter, WindowDataModule, WindowDataset
+from minegeo.inference.engine import Predictor, SceneWriter, WindowDataModule
+from minegeo.inference.reading import SceneJob, WindowDataset, read_window
 from minegeo.inference.runner import is_finished, load_models, run_predict
 from minegeo.inference.scenes import Scene, check_scene, find_scenes, write_mosaic_vrt
 from minegeo.inference.tiling import Chunk, Plan, make_plan, segmentation_plan, strided_plan, tile_starts
@@ -24,6 +25,7 @@ __all__ = [
     "is_finished",
     "load_models",
     "make_plan",
+    "read_window",
     "run_predict",
     "segmentation_plan",
     "strided_plan",

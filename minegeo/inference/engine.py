@@ -9,138 +9,21 @@ finishes the scene's COG when its last window arrives.
 
 from __future__ import annotations
 
-import bisect
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
-import rasterio
 import torch
-from affine import Affine
 from lightning.pytorch.callbacks import BasePredictionWriter
-from rasterio.windows import Window
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from minegeo.inference.blending import RowBlender
-from minegeo.inference.tiling import Plan
+from minegeo.inference.reading import SceneJob, WindowDataset, already_batched
 from minegeo.inference.writer import ProbabilityWriter
 from minegeo.tasks.bundle import ModelGeometry, Preprocessing
-
-
-@dataclass
-class SceneJob:
-    """One scene to predict and everything needed to read it and write its output."""
-
-    stem: str
-    path: Path
-    target: Path
-    #: 1-based band indexes, in the checkpoint's band order
-    indexes: list[int]
-    plan: Plan
-    height: int
-    width: int
-    transform: Affine
-    crs: Any
-    nodata: float | None
-    #: output cell size in input pixels, and where cell 0 starts (geometry offset - stride / 2)
-    stride: int = 1
-    shift: float = 0.0
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def output_transform(self) -> Affine:
-        """The output grid: cells of ``stride`` pixels, cell 0 centred at the geometry's offset."""
-        return self.transform * Affine.translation(self.shift, self.shift) * Affine.scale(self.stride)
-
-
-class WindowDataset(Dataset[dict[str, Any]]):
-    """Every chunk of every scene of one rank, read as raw reflectance (NaN = nodata).
-
-    Args:
-        jobs: the rank's scenes.
-        geometry: the model's geometry (to reduce validity to output cells).
-    """
-
-    def __init__(self, jobs: Sequence[SceneJob], geometry: ModelGeometry) -> None:
-        self.jobs, self.geometry = list(jobs), geometry
-        self.starts = list(np.cumsum([0] + [len(job.plan.chunks) for job in jobs])[:-1])
-        self.total = sum(len(job.plan.chunks) for job in jobs)
-        self._open: dict[str, Any] = {}
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        scene = bisect.bisect_right(self.starts, index) - 1
-        job, number = self.jobs[scene], index - self.starts[scene]
-        chunk, size = job.plan.chunks[number], job.plan.read_size
-        try:
-            raw = read_window(self._source(job.path), job.indexes, chunk.row, chunk.col, size, job.nodata)
-            failed = ""
-        except rasterio.errors.RasterioError as error:
-            raw, failed = (
-                np.full((len(job.indexes), size, size), np.nan, np.float32),
-                str(error).splitlines()[0],
-            )
-        valid = output_valid(np.isfinite(raw).all(axis=0), job.plan, self.geometry)
-        return {
-            "image": torch.from_numpy(raw),
-            "valid": torch.from_numpy(valid),
-            "scene": scene,
-            "chunk": number,
-            "error": failed,
-        }
-
-    def _source(self, path: Path) -> Any:
-        key = f"{os.getpid()}:{path}"  # worker processes each open their own handle
-        if key not in self._open:
-            self._open[key] = rasterio.open(path)
-        return self._open[key]
-
-
-def read_window(
-    src: Any, indexes: list[int], row: int, col: int, size: int, nodata: float | None
-) -> np.ndarray:
-    """Read a ``size`` square window at (row, col); outside the raster and nodata read as NaN.
-
-    Returns:
-        float32 array (bands, size, size).
-    """
-    top, left = max(row, 0), max(col, 0)
-    bottom, right = min(row + size, src.height), min(col + size, src.width)
-    inside = (top, left, bottom, right) == (row, col, row + size, col + size)
-    if inside:  # the common case: decode straight into the result, no fill, no copy
-        out = np.empty((len(indexes), size, size), dtype=np.float32)
-        src.read(indexes, window=Window(col, row, size, size), out=out)
-    else:
-        out = np.full((len(indexes), size, size), np.nan, dtype=np.float32)
-        if bottom > top and right > left:
-            window = Window(left, top, right - left, bottom - top)
-            out[:, top - row : bottom - row, left - col : right - col] = src.read(
-                indexes, window=window, out_dtype=np.float32
-            )
-    if nodata is not None and not np.isnan(nodata):
-        out[out == np.float32(nodata)] = np.nan
-    return out
-
-
-def output_valid(valid: np.ndarray, plan: Plan, geometry: ModelGeometry) -> np.ndarray:
-    """Validity per output cell of a chunk: a cell is data when any pixel of its footprint is.
-
-    A per-pixel model's mask is the input's; a strided model's cell covers ``stride`` x
-    ``stride`` input pixels centred on the cell.
-    """
-    if not plan.blended and geometry.output_stride > 1:
-        stride, cells = geometry.output_stride, plan.cells
-        start = round(geometry.offset + stride * plan.crop - stride / 2)
-        block = valid[start : start + stride * cells, start : start + stride * cells]
-        return np.asarray(block.reshape(cells, stride, cells, stride).any(axis=(1, 3)))
-    return valid
 
 
 class Predictor(L.LightningModule):
@@ -152,6 +35,9 @@ class Predictor(L.LightningModule):
         crop: halo cells to drop from the model output.
         cells: output cells kept per side.
         tta: ``"none"``, ``"flips"`` (3 views) or ``"d4"`` (8 views: flips and 90° turns).
+        channels_last: run the models channels-last, as the windows are read (on a CPU the
+            FCN runs twice as fast, U-Net-ResNet18 a third faster); ``False`` for a model
+            whose ``view`` calls need contiguous activations.
     """
 
     def __init__(
@@ -161,15 +47,17 @@ class Predictor(L.LightningModule):
         crop: int,
         cells: int,
         tta: str = "none",
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
-        self.models = nn.ModuleList(models)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.models = nn.ModuleList(model.to(memory_format=self.memory_format) for model in models)
         self.preprocessing, self.crop, self.cells = list(preprocessing), crop, cells
         self.views = _views(tta)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         """Average probabilities (B, K, cells, cells) of every model and view, as float32 on the CPU."""
-        raw: Tensor = batch["image"]
+        raw: Tensor = batch["image"].contiguous(memory_format=self.memory_format)
         total: Tensor | None = None
         for number, (model, pre) in enumerate(zip(self.models, self.preprocessing, strict=True)):
             last = number == len(self.models) - 1
@@ -181,7 +69,7 @@ class Predictor(L.LightningModule):
         assert total is not None
         total = total / (len(self.models) * len(self.views))
         stop = self.crop + self.cells
-        probs_out = total[..., self.crop : stop, self.crop : stop].cpu()
+        probs_out = total[..., self.crop : stop, self.crop : stop].cpu().contiguous()
         return {**batch, "image": None, "probs": probs_out}
 
 
@@ -224,29 +112,46 @@ class WindowDataModule(L.LightningDataModule):
         jobs: all scenes to predict.
         geometry: the model's geometry.
         batch_size: windows per batch.
-        num_workers: reader processes.
+        num_workers: reader processes (0: the main process reads).
+        read_ahead: with ``num_workers=0``, read the next batch in a thread during the forward.
+        gdal_threads: GDAL's decoding threads per read (``GDAL_NUM_THREADS``).
     """
 
     def __init__(
-        self, jobs: Sequence[SceneJob], geometry: ModelGeometry, batch_size: int, num_workers: int
+        self,
+        jobs: Sequence[SceneJob],
+        geometry: ModelGeometry,
+        batch_size: int,
+        num_workers: int,
+        read_ahead: bool = True,
+        gdal_threads: str = "ALL_CPUS",
     ) -> None:
         super().__init__()
         self.jobs, self.geometry = list(jobs), geometry
         self.batch_size, self.num_workers = batch_size, num_workers
+        self.read_ahead, self.gdal_threads = read_ahead, gdal_threads
         self.rank_jobs: list[SceneJob] = []
+        self.dataset: WindowDataset | None = None
 
     def predict_dataloader(self) -> DataLoader[dict[str, Any]]:
         """Windows of this rank's scenes, in row-major order (the blender relies on it)."""
         assert self.trainer is not None
         rank, world = self.trainer.global_rank, self.trainer.world_size
         self.rank_jobs = self.jobs[rank::world]
+        self.dataset = WindowDataset(self.rank_jobs, self.geometry, self.read_ahead, self.gdal_threads)
         return DataLoader(
-            WindowDataset(self.rank_jobs, self.geometry),
+            self.dataset,
             batch_size=self.batch_size,
             shuffle=False,
             num_workers=self.num_workers,
+            collate_fn=already_batched,
             persistent_workers=False,
         )
+
+    def teardown(self, stage: str) -> None:
+        """Close the files and the read-ahead thread."""
+        if self.dataset is not None:
+            self.dataset.close()
 
 
 class SceneWriter(BasePredictionWriter):

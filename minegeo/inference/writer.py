@@ -100,6 +100,7 @@ class ProbabilityWriter:
             "OVERVIEWS": "AUTO",
             "RESAMPLING": "AVERAGE",
             "BIGTIFF": "IF_SAFER",
+            "NUM_THREADS": "ALL_CPUS",
         }
         if self.compress.lower() in ("deflate", "lzw", "zstd"):
             options["PREDICTOR"] = "YES"

@@ -72,7 +72,10 @@ def unet_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def predict_config(ckpt: Path | list[str], input_: Path | str, out: Path, **overrides: object) -> DictConfig:
-    """conf/predict.yaml with the run's paths, post-processing and progress bars off."""
+    """conf/predict.yaml with the run's paths, post-processing and progress bars off.
+
+    Outputs are float32, so that tests compare probabilities exactly; uint8 tests say so.
+    """
     cfg = OmegaConf.load(CONFIG_DIR / "predict.yaml")
     assert isinstance(cfg, DictConfig)
     cfg.pop("defaults")
@@ -86,5 +89,6 @@ def predict_config(ckpt: Path | list[str], input_: Path | str, out: Path, **over
         "tile_size": 64,
         "overlap": 16,
         "fcn_cells": 4,
+        "dtype": "float32",
     }
     return OmegaConf.merge(cfg, base, overrides)  # type: ignore[return-value]

@@ -10,6 +10,7 @@ import rasterio
 import torch
 from affine import Affine
 
+from minegeo.errors import MinegeoInputError
 from minegeo.inference import run_predict
 from minegeo.tasks.bundle import load_bundle
 from tests.inference.predict_helpers import (
@@ -195,3 +196,32 @@ def test_in_place_normalisation_matches_the_bundle_contract() -> None:
     raw[0, 1, 2, 3] = float("nan")
     expected, _ = pre.normalize(raw.clone())
     torch.testing.assert_close(normalize_(raw, pre), expected)
+
+
+ENGINE_SETTINGS = [{"read_ahead": True}, {"channels_last": False}, {"gdal": {"threads": 1}}]
+
+
+@pytest.mark.parametrize("settings", ENGINE_SETTINGS)
+def test_engine_settings_do_not_change_probabilities(
+    tmp_path: Path, unet_ckpt: Path, settings: dict[str, object]
+) -> None:
+    scene = random_scene(tmp_path / "s.tif", 150, 130)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "default", batch_size=2))
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "other", batch_size=2, **settings))
+    np.testing.assert_allclose(
+        _read(tmp_path / "other" / "s.prob.tif"), _read(tmp_path / "default" / "s.prob.tif"), atol=1e-5
+    )
+
+
+def test_read_ahead_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 215 + 27 * 9, 215 + 27 * 7)
+    run_predict(predict_config(fcn_ckpt, scene, tmp_path / "turn", read_ahead=False, batch_size=3))
+    run_predict(predict_config(fcn_ckpt, scene, tmp_path / "ahead", read_ahead=True, batch_size=3))
+    ahead, turn = _read(tmp_path / "ahead" / "s.prob.tif"), _read(tmp_path / "turn" / "s.prob.tif")
+    np.testing.assert_array_equal(ahead, turn)
+
+
+def test_bad_read_ahead_names_the_setting(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 64, 64)
+    with pytest.raises(MinegeoInputError, match="read_ahead=sometimes"):
+        run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", read_ahead="sometimes"))

@@ -30,6 +30,18 @@ def test_segformer_builds() -> None:
     assert model(torch.zeros(1, 12, 64, 64)).shape == (1, 2, 64, 64)
 
 
+@pytest.mark.parametrize("arch", ["Unet", "UnetPlusPlus", "FPN", "DeepLabV3Plus", "PSPNet", "Segformer"])
+def test_channels_last_gives_the_same_scores(arch: str) -> None:
+    """Predict runs models channels-last; every configured architecture must allow it."""
+    torch.manual_seed(0)
+    model = smp_model(arch, in_channels=12, num_classes=3).eval()
+    x = torch.rand(2, 12, 64, 64)
+    with torch.inference_mode():
+        expected = model(x)
+        got = model.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
 def test_instantiable_from_hydra_node() -> None:
     model = instantiate({"_target_": "minegeo.models.smp_model", "arch": "FPN", "in_channels": 4})
     assert isinstance(model, SegmentationModel)

@@ -1,0 +1,223 @@
+"""Reading the windows of predict: whole batches decoded straight into one array, read ahead.
+
+On a CPU, decoding a compressed 12-band GeoTIFF costs about half the discovery FCN's
+forward pass, so it must not wait for the model nor the model for it: the dataset reads
+whole batches (``__getitems__``, no per-window copy into a collated batch), reads the
+next batch in a background thread while the model runs on this one, and lets GDAL
+decode each window's blocks on several threads. Worker processes (``num_workers > 0``)
+already prefetch, so they read without the extra thread.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import torch
+from affine import Affine
+from rasterio.windows import Window
+from torch.utils.data import Dataset, get_worker_info
+
+from minegeo.inference.tiling import Plan
+from minegeo.tasks.bundle import ModelGeometry
+
+
+@dataclass
+class SceneJob:
+    """One scene to predict and everything needed to read it and write its output."""
+
+    stem: str
+    path: Path
+    target: Path
+    #: 1-based band indexes, in the checkpoint's band order
+    indexes: list[int]
+    plan: Plan
+    height: int
+    width: int
+    transform: Affine
+    crs: Any
+    nodata: float | None
+    #: output cell size in input pixels, and where cell 0 starts (geometry offset - stride / 2)
+    stride: int = 1
+    shift: float = 0.0
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def output_transform(self) -> Affine:
+        """The output grid: cells of ``stride`` pixels, cell 0 centred at the geometry's offset."""
+        return self.transform * Affine.translation(self.shift, self.shift) * Affine.scale(self.stride)
+
+
+class WindowDataset(Dataset[dict[str, Any]]):
+    """Every chunk of every scene of one rank, read as raw reflectance (NaN = nodata).
+
+    Indexing by a list of indexes (what a ``DataLoader`` does through ``__getitems__``)
+    returns one batch: ``image`` (B, bands, size, size, stored channels-last), ``valid``
+    per output cell, and the ``scene``, ``chunk`` and read ``error`` of each window.
+
+    Args:
+        jobs: the rank's scenes.
+        geometry: the model's geometry (to reduce validity to output cells).
+        read_ahead: read the next batch in a background thread while this one is used.
+        gdal_threads: GDAL's decoding threads per read (``GDAL_NUM_THREADS``).
+    """
+
+    def __init__(
+        self,
+        jobs: Sequence[SceneJob],
+        geometry: ModelGeometry,
+        read_ahead: bool = True,
+        gdal_threads: str = "ALL_CPUS",
+    ) -> None:
+        self.jobs, self.geometry = list(jobs), geometry
+        self.read_ahead, self.gdal_threads = read_ahead, gdal_threads
+        self.starts = list(np.cumsum([0] + [len(job.plan.chunks) for job in jobs])[:-1])
+        self.total = sum(len(job.plan.chunks) for job in jobs)
+        self._open: dict[tuple[int, int, Path], Any] = {}
+        self._ahead: dict[tuple[int, ...], Future[dict[str, Any]]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        batch = self.__getitems__([index])
+        return {key: value[0] for key, value in batch.items()}
+
+    def __getitems__(self, indexes: Sequence[int]) -> dict[str, Any]:
+        """The batch of ``indexes``; starts reading the batch that follows it."""
+        pending = self._ahead.pop(tuple(indexes), None)
+        for missed in self._ahead.values():  # a different order than guessed: drop the guesses
+            missed.cancel()
+        self._ahead.clear()
+        batch = pending.result() if pending is not None else self._read_batch(indexes)
+        following = tuple(range(indexes[-1] + 1, min(indexes[-1] + 1 + len(indexes), self.total)))
+        if self.read_ahead and following and get_worker_info() is None:
+            self._ahead[following] = self._executor().submit(self._read_batch, following)
+        return batch
+
+    def close(self) -> None:
+        """Stop reading ahead and close every file handle."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._ahead.clear()
+        for handle in self._open.values():
+            handle.close()
+        self._open.clear()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled into worker processes without handles, threads or pending reads."""
+        return {**self.__dict__, "_open": {}, "_ahead": {}, "_pool": None}
+
+    def _read_batch(self, indexes: Sequence[int]) -> dict[str, Any]:
+        size = self.jobs[self._scene(indexes[0])].plan.read_size
+        # pixel-interleaved like the files, so the batch is already channels-last for the model
+        pixels = np.empty((len(indexes), size, size, len(self.jobs[0].indexes)), np.float32)
+        images = pixels.transpose(0, 3, 1, 2)
+        scenes, chunks, valids, errors = [], [], [], []
+        with rasterio.Env(GDAL_NUM_THREADS=self.gdal_threads):
+            for image, index in zip(images, indexes, strict=True):
+                scene = self._scene(index)
+                job, number = self.jobs[scene], index - self.starts[scene]
+                errors.append(self._read_into(image, job, number))
+                valids.append(output_valid(_finite(image), job.plan, self.geometry))
+                scenes.append(scene)
+                chunks.append(number)
+        return {
+            "image": torch.from_numpy(pixels).permute(0, 3, 1, 2),
+            "valid": torch.from_numpy(np.stack(valids)),
+            "scene": torch.tensor(scenes),
+            "chunk": torch.tensor(chunks),
+            "error": errors,
+        }
+
+    def _read_into(self, image: np.ndarray, job: SceneJob, number: int) -> str:
+        """Read chunk ``number`` of ``job`` into ``image``; returns the read error, if any."""
+        chunk = job.plan.chunks[number]
+        try:
+            read_window(self._source(job.path), job.indexes, chunk.row, chunk.col, image, job.nodata)
+        except rasterio.errors.RasterioError as error:
+            image[...] = np.nan
+            return str(error).splitlines()[0]
+        return ""
+
+    def _scene(self, index: int) -> int:
+        return bisect.bisect_right(self.starts, index) - 1
+
+    def _source(self, path: Path) -> Any:
+        # a GDAL handle is not thread-safe, and worker processes each need their own
+        key = (os.getpid(), threading.get_ident(), path)
+        if key not in self._open:
+            self._open[key] = rasterio.open(path)
+        return self._open[key]
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minegeo-read")
+        return self._pool
+
+
+def _finite(image: np.ndarray) -> np.ndarray:
+    """Pixels whose every band is finite (NaN is nodata)."""
+    return np.asarray(np.isfinite(image).all(axis=0))
+
+
+def already_batched(batch: Any) -> Any:
+    """The ``DataLoader`` collate function for a dataset whose ``__getitems__`` returns a batch."""
+    return batch
+
+
+def read_window(
+    src: Any, indexes: list[int], row: int, col: int, out: np.ndarray, nodata: float | None
+) -> np.ndarray:
+    """Read a square window at (row, col) into ``out``; outside the raster and nodata read as NaN.
+
+    Args:
+        src: an open rasterio dataset.
+        indexes: 1-based bands to read.
+        row: window top (may be negative).
+        col: window left (may be negative).
+        out: float32 array (bands, size, size) to fill.
+        nodata: the source's nodata value.
+
+    Returns:
+        ``out``.
+    """
+    size = out.shape[-1]
+    top, left = max(row, 0), max(col, 0)
+    bottom, right = min(row + size, src.height), min(col + size, src.width)
+    if (top, left, bottom, right) == (row, col, row + size, col + size):
+        src.read(indexes, window=Window(col, row, size, size), out=out)  # decoded in place, no copy
+    else:
+        out[...] = np.nan
+        if bottom > top and right > left:
+            window = Window(left, top, right - left, bottom - top)
+            out[:, top - row : bottom - row, left - col : right - col] = src.read(
+                indexes, window=window, out_dtype=np.float32
+            )
+    if nodata is not None and not np.isnan(nodata):
+        out[out == np.float32(nodata)] = np.nan
+    return out
+
+
+def output_valid(valid: np.ndarray, plan: Plan, geometry: ModelGeometry) -> np.ndarray:
+    """Validity per output cell of a chunk: a cell is data when any pixel of its footprint is.
+
+    A per-pixel model's mask is the input's; a strided model's cell covers ``stride`` x
+    ``stride`` input pixels centred on the cell.
+    """
+    if not plan.blended and geometry.output_stride > 1:
+        stride, cells = geometry.output_stride, plan.cells
+        start = round(geometry.offset + stride * plan.crop - stride / 2)
+        block = valid[start : start + stride * cells, start : start + stride * cells]
+        return np.asarray(block.reshape(cells, stride, cells, stride).any(axis=(1, 3)))
+    return valid
