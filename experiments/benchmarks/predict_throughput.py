@@ -42,6 +42,8 @@ MODELS = {
     "fcn": {"_target_": "minegeo.models.DiscoveryFCN", "padding": "same"},
     "unet": {"_target_": "minegeo.models.smp_model", "arch": "Unet", "encoder": "resnet18"},
 }
+#: (case, reader worker processes) of the table
+CASES = (("forward", 0), ("forward_nchw", 0), ("e2e", 0), ("e2e", 1), ("torchgeo", 0))
 CLASSES = {"fcn": ("mine", "not_mine"), "unet": ("background", "mine", "tailings_dam")}
 
 
@@ -239,6 +241,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--compress", default="zstd", help="input scene codec: zstd, lzw, deflate, none")
     parser.add_argument("--memory", type=int, nargs="*", default=[])
+    parser.add_argument("--table", default="yes", choices=["yes", "no"], help="no: only the --memory runs")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--overlap", type=int, default=64)
@@ -267,7 +270,7 @@ def table(args: argparse.Namespace) -> None:
     for model in args.model:
         ckpt = write_checkpoint(work / f"{model}.ckpt", model)
         settings = {"overlap": args.overlap, "batch": args.batch, **sweep(model, ckpt)}
-        for case, workers in (("forward", 0), ("forward_nchw", 0), ("e2e", 0), ("e2e", 1), ("torchgeo", 0)):
+        for case, workers in CASES if args.table == "yes" else ():
             print(f"  {model} {case} workers={workers}", flush=True)
             result = run_case(case, model, scene, ckpt, work, workers=workers, **settings)
             rows.append((model, f"{case}" + (f" w={workers}" if case == "e2e" else ""), args.size, args.size,
@@ -292,7 +295,7 @@ def _print(rows: list[tuple[str, str, int, int, dict[str, Any], dict[str, int]]]
         window = f"cells {settings['cells']}" if "cells" in settings else f"tile {settings['tile']}"
         print(f"| {model} | {case} | {height}x{width} | {window} | {mpix:.3f} | {mpix * 100:.1f} "
               f"| {result['seconds']:.1f} | {result['peak_rss_mb']:.0f} |")  # fmt: skip
-    for model in sorted({row[0] for row in rows}):
+    for model in sorted({row[0] for row in rows if row[1] == "forward"}):
         best = max(rates[(model, "e2e w=0")], rates[(model, "e2e w=1")])
         print(f"{model}: e2e/forward = {best / rates[(model, 'forward')]:.2f}, "
               f"e2e/forward NCHW = {best / rates[(model, 'forward_nchw')]:.2f}, "
