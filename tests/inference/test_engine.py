@@ -225,3 +225,34 @@ def test_bad_read_ahead_names_the_setting(tmp_path: Path, unet_ckpt: Path) -> No
     scene = random_scene(tmp_path / "s.tif", 64, 64)
     with pytest.raises(MinegeoInputError, match="read_ahead=sometimes"):
         run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", read_ahead="sometimes"))
+
+
+@pytest.mark.slow
+def test_ddp_ranks_split_scenes_and_match_one_process(tmp_path: Path, unet_ckpt: Path) -> None:
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    for seed in range(3):
+        random_scene(scenes / f"s{seed}.tif", 80, 70, seed=seed)
+    run_predict(predict_config(unet_ckpt, scenes, tmp_path / "one"))
+    ddp = {"accelerator": "cpu", "devices": 2, "strategy": "ddp_spawn"}
+    assert run_predict(predict_config(unet_ckpt, scenes, tmp_path / "two", **ddp)) == 0
+    for seed in range(3):
+        name = f"s{seed}.prob.tif"
+        np.testing.assert_array_equal(_read(tmp_path / "two" / name), _read(tmp_path / "one" / name))
+    assert not list((tmp_path / "two").glob(".*"))  # no staging file left by either rank
+
+
+def test_each_rank_owns_a_disjoint_share_of_the_scenes(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from minegeo.inference.engine import WindowDataModule
+    from minegeo.tasks.bundle import ModelGeometry
+
+    jobs = [SimpleNamespace(plan=SimpleNamespace(chunks=())) for _ in range(5)]
+    owned = []
+    for rank in range(2):
+        datamodule = WindowDataModule(jobs, ModelGeometry(), batch_size=1, num_workers=0)  # type: ignore[arg-type]
+        datamodule.trainer = SimpleNamespace(global_rank=rank, world_size=2)  # type: ignore[assignment]
+        datamodule.predict_dataloader()
+        owned.append({id(job) for job in datamodule.rank_jobs})
+    assert owned[0].isdisjoint(owned[1]) and owned[0] | owned[1] == {id(job) for job in jobs}
