@@ -1,11 +1,13 @@
-"""Reading the windows of predict: whole batches decoded straight into one array, read ahead.
+"""Reading the windows of predict: whole batches decoded straight into one array.
 
-On a CPU, decoding a compressed 12-band GeoTIFF costs about half the discovery FCN's
-forward pass, so it must not wait for the model nor the model for it: the dataset reads
-whole batches (``__getitems__``, no per-window copy into a collated batch), reads the
-next batch in a background thread while the model runs on this one, and lets GDAL
-decode each window's blocks on several threads. Worker processes (``num_workers > 0``)
-already prefetch, so they read without the extra thread.
+Decoding a compressed 12-band GeoTIFF costs a third of the discovery FCN's channels-last
+forward pass on a CPU, so reads waste nothing: the dataset reads whole batches
+(``__getitems__``, no per-window copy into a collated batch), pixel-interleaved as the
+files store them (the batch is channels-last for the model), with GDAL decoding each
+window's blocks on several threads. When the model runs on an accelerator, the next
+batch is read in a background thread during the forward; on a CPU that thread would take
+cores from the model (see ``read_ahead`` in ``conf/predict.yaml``). Worker processes
+(``num_workers > 0``) prefetch on their own, so they read without the extra thread.
 """
 
 from __future__ import annotations
