@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from tests.inference.predict_helpers import random_scene, unet_ckpt
+from tests.inference.predict_helpers import random_scene, random_scenes, unet_ckpt
 
 __all__ = ["unet_ckpt"]
 
@@ -51,10 +51,7 @@ def _complete(path: Path) -> bool:
 
 @pytest.mark.slow
 def test_killed_run_resumes_to_identical_output(tmp_path: Path, unet_ckpt: Path) -> None:
-    scenes = tmp_path / "scenes"
-    scenes.mkdir()
-    for i in range(4):
-        random_scene(scenes / f"s{i}.tif", 320, 320, seed=i)
+    scenes = random_scenes(tmp_path / "scenes", 4, 320, 320)
     reference = _predict(unet_ckpt, scenes, tmp_path / "ref")
     assert reference.wait(timeout=600) == 0
     victim = _predict(unet_ckpt, scenes, tmp_path / "out")

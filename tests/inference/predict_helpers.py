@@ -47,6 +47,14 @@ def random_scene(path: Path, height: int, width: int, seed: int = 0) -> Path:
     return write_scene(path, data)
 
 
+def random_scenes(folder: Path, count: int, height: int, width: int) -> Path:
+    """``count`` random scenes ``s0.tif``... (seeds 0, 1, ...) in a new ``folder``."""
+    folder.mkdir()
+    for seed in range(count):
+        random_scene(folder / f"s{seed}.tif", height, width, seed=seed)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def fcn_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained valid-padding discovery FCN."""

@@ -18,6 +18,7 @@ from tests.inference.predict_helpers import (
     fcn_ckpt,
     predict_config,
     random_scene,
+    random_scenes,
     unet_ckpt,
     write_scene,
 )
@@ -229,10 +230,7 @@ def test_bad_read_ahead_names_the_setting(tmp_path: Path, unet_ckpt: Path) -> No
 
 @pytest.mark.slow
 def test_ddp_ranks_split_scenes_and_match_one_process(tmp_path: Path, unet_ckpt: Path) -> None:
-    scenes = tmp_path / "scenes"
-    scenes.mkdir()
-    for seed in range(3):
-        random_scene(scenes / f"s{seed}.tif", 80, 70, seed=seed)
+    scenes = random_scenes(tmp_path / "scenes", 3, 80, 70)
     run_predict(predict_config(unet_ckpt, scenes, tmp_path / "one"))
     ddp = {"accelerator": "cpu", "devices": 2, "strategy": "ddp_spawn"}
     assert run_predict(predict_config(unet_ckpt, scenes, tmp_path / "two", **ddp)) == 0
