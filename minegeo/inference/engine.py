@@ -114,7 +114,8 @@ class WindowDataModule(L.LightningDataModule):
         batch_size: windows per batch.
         num_workers: reader processes (0: the main process reads).
         read_ahead: with ``num_workers=0``, read the next batch in a thread during the forward.
-        gdal_threads: GDAL's decoding threads per read (``GDAL_NUM_THREADS``).
+        threads: threads decoding blocks (``"ALL_CPUS"`` or a number).
+        block_cache_mb: decoded blocks kept for later windows, per scene and reader, MB.
     """
 
     def __init__(
@@ -124,12 +125,13 @@ class WindowDataModule(L.LightningDataModule):
         batch_size: int,
         num_workers: int,
         read_ahead: bool = True,
-        gdal_threads: str = "ALL_CPUS",
+        threads: str | int = "ALL_CPUS",
+        block_cache_mb: float = 1024,
     ) -> None:
         super().__init__()
         self.jobs, self.geometry = list(jobs), geometry
         self.batch_size, self.num_workers = batch_size, num_workers
-        self.read_ahead, self.gdal_threads = read_ahead, gdal_threads
+        self.read_ahead, self.threads, self.block_cache_mb = read_ahead, threads, block_cache_mb
         self.rank_jobs: list[SceneJob] = []
         self.dataset: WindowDataset | None = None
 
@@ -138,7 +140,9 @@ class WindowDataModule(L.LightningDataModule):
         assert self.trainer is not None
         rank, world = self.trainer.global_rank, self.trainer.world_size
         self.rank_jobs = self.jobs[rank::world]
-        self.dataset = WindowDataset(self.rank_jobs, self.geometry, self.read_ahead, self.gdal_threads)
+        self.dataset = WindowDataset(
+            self.rank_jobs, self.geometry, self.read_ahead, self.threads, self.block_cache_mb
+        )
         return DataLoader(
             self.dataset,
             batch_size=self.batch_size,
@@ -161,11 +165,14 @@ class SceneWriter(BasePredictionWriter):
         progress: show a progress bar over scenes.
         dtype: output dtype (``float32`` or ``uint8``).
         compress: COG compression.
+        level: DEFLATE / ZSTD level (``None``: GDAL's default).
     """
 
-    def __init__(self, progress: bool = True, dtype: str = "float32", compress: str = "deflate") -> None:
+    def __init__(
+        self, progress: bool = True, dtype: str = "float32", compress: str = "deflate", level: int | None = 1
+    ) -> None:
         super().__init__(write_interval="batch")
-        self.progress, self.dtype, self.compress = progress, dtype, compress
+        self.progress, self.dtype, self.compress, self.level = progress, dtype, compress, level
         self.open: dict[int, _SceneState] = {}
         self.failed: dict[int, str] = {}
         self.finished: list[Path] = []
@@ -230,6 +237,7 @@ class SceneWriter(BasePredictionWriter):
             self.dtype,
             self.compress,
             job.tags,
+            self.level,
         )
         self.open[scene] = _SceneState(job, writer, len(names))
         return self.open[scene]

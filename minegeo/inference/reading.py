@@ -1,19 +1,21 @@
-"""Reading the windows of predict: whole batches decoded straight into one array.
+"""Reading the windows of predict: whole batches copied straight into one array.
 
-Decoding a compressed 12-band GeoTIFF costs a third of the discovery FCN's channels-last
-forward pass on a CPU, so reads waste nothing: the dataset reads whole batches
-(``__getitems__``, no per-window copy into a collated batch), pixel-interleaved as the
-files store them (the batch is channels-last for the model), with GDAL decoding each
-window's blocks on several threads. When the model runs on an accelerator, the next
-batch is read in a background thread during the forward; on a CPU that thread would take
-cores from the model (see ``read_ahead`` in ``conf/predict.yaml``). Worker processes
-(``num_workers > 0``) prefetch on their own, so they read without the extra thread.
+Decoding a compressed 12-band GeoTIFF costs a fifth of the discovery FCN's channels-last
+forward pass on a CPU, so reads waste nothing: every block of a scene is decoded once
+(:class:`~minegeo.inference.blocks.SceneBlocks`, on several threads), and the dataset
+reads whole batches (``__getitems__``, no per-window copy into a collated batch),
+pixel-interleaved as the files store them (the batch is channels-last for the model).
+When the model runs on an accelerator, the next batch is read in a background thread
+during the forward; on a CPU that thread would take cores from the model (see
+``read_ahead`` in ``conf/predict.yaml``). Worker processes (``num_workers > 0``) prefetch
+on their own, so they read without the extra thread.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +30,7 @@ from affine import Affine
 from rasterio.windows import Window
 from torch.utils.data import Dataset, get_worker_info
 
+from minegeo.inference.blocks import SceneBlocks
 from minegeo.inference.tiling import Plan
 from minegeo.tasks.bundle import ModelGeometry
 
@@ -58,6 +61,10 @@ class SceneJob:
         return self.transform * Affine.translation(self.shift, self.shift) * Affine.scale(self.stride)
 
 
+#: batch buffers kept for reuse (the batch in the model, the one Lightning fetched ahead, read-ahead)
+MAX_BATCH_BUFFERS = 4
+
+
 class WindowDataset(Dataset[dict[str, Any]]):
     """Every chunk of every scene of one rank, read as raw reflectance (NaN = nodata).
 
@@ -69,7 +76,8 @@ class WindowDataset(Dataset[dict[str, Any]]):
         jobs: the rank's scenes.
         geometry: the model's geometry (to reduce validity to output cells).
         read_ahead: read the next batch in a background thread while this one is used.
-        gdal_threads: GDAL's decoding threads per read (``GDAL_NUM_THREADS``).
+        threads: threads decoding blocks (``"ALL_CPUS"`` or a number).
+        block_cache_mb: decoded blocks kept for later windows, per scene, MB.
     """
 
     def __init__(
@@ -77,15 +85,20 @@ class WindowDataset(Dataset[dict[str, Any]]):
         jobs: Sequence[SceneJob],
         geometry: ModelGeometry,
         read_ahead: bool = True,
-        gdal_threads: str = "ALL_CPUS",
+        threads: str | int = "ALL_CPUS",
+        block_cache_mb: float = 1024,
     ) -> None:
         self.jobs, self.geometry = list(jobs), geometry
-        self.read_ahead, self.gdal_threads = read_ahead, gdal_threads
+        self.read_ahead, self.block_cache_mb = read_ahead, block_cache_mb
+        self.threads = (os.cpu_count() or 1) if str(threads).upper() == "ALL_CPUS" else int(threads)
         self.starts = list(np.cumsum([0] + [len(job.plan.chunks) for job in jobs])[:-1])
         self.total = sum(len(job.plan.chunks) for job in jobs)
-        self._open: dict[tuple[int, int, Path], Any] = {}
+        self._blocks: dict[tuple[int, int], SceneBlocks] = {}
         self._ahead: dict[tuple[int, ...], Future[dict[str, Any]]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._decoders: ThreadPoolExecutor | None = None
+        self._batches: list[np.ndarray] = []
+        self._batch_lock: threading.Lock | None = None
 
     def __len__(self) -> int:
         return self.total
@@ -107,33 +120,40 @@ class WindowDataset(Dataset[dict[str, Any]]):
         return batch
 
     def close(self) -> None:
-        """Stop reading ahead and close every file handle."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop reading ahead, drop the decoded blocks and close every file handle."""
+        for pool in (self._pool, self._decoders):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._decoders = None
         self._ahead.clear()
-        for handle in self._open.values():
-            handle.close()
-        self._open.clear()
+        for blocks in self._blocks.values():
+            blocks.close()
+        self._blocks.clear()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled into worker processes without handles, threads or pending reads."""
-        return {**self.__dict__, "_open": {}, "_ahead": {}, "_pool": None}
+        return {
+            **self.__dict__,
+            "_blocks": {},
+            "_ahead": {},
+            "_pool": None,
+            "_decoders": None,
+            "_batches": [],
+        }
 
     def _read_batch(self, indexes: Sequence[int]) -> dict[str, Any]:
         size = self.jobs[self._scene(indexes[0])].plan.read_size
         # pixel-interleaved like the files, so the batch is already channels-last for the model
-        pixels = np.empty((len(indexes), size, size, len(self.jobs[0].indexes)), np.float32)
-        images = pixels.transpose(0, 3, 1, 2)
+        pixels = self._batch_array((len(indexes), size, size, len(self.jobs[0].indexes)))
+        finite = np.empty(pixels.shape[:3], dtype=bool)
         scenes, chunks, valids, errors = [], [], [], []
-        with rasterio.Env(GDAL_NUM_THREADS=self.gdal_threads):
-            for image, index in zip(images, indexes, strict=True):
-                scene = self._scene(index)
-                job, number = self.jobs[scene], index - self.starts[scene]
-                errors.append(self._read_into(image, job, number))
-                valids.append(output_valid(_finite(image), job.plan, self.geometry))
-                scenes.append(scene)
-                chunks.append(number)
+        for window, window_finite, index in zip(pixels, finite, indexes, strict=True):
+            scene = self._scene(index)
+            number = index - self.starts[scene]
+            errors.append(self._read_into(window, window_finite, scene, number))
+            valids.append(output_valid(window_finite, self.jobs[scene].plan, self.geometry))
+            scenes.append(scene)
+            chunks.append(number)
         return {
             "image": torch.from_numpy(pixels).permute(0, 3, 1, 2),
             "valid": torch.from_numpy(np.stack(valids)),
@@ -142,35 +162,57 @@ class WindowDataset(Dataset[dict[str, Any]]):
             "error": errors,
         }
 
-    def _read_into(self, image: np.ndarray, job: SceneJob, number: int) -> str:
-        """Read chunk ``number`` of ``job`` into ``image``; returns the read error, if any."""
-        chunk = job.plan.chunks[number]
+    def _read_into(self, window: np.ndarray, finite: np.ndarray, scene: int, number: int) -> str:
+        """Read chunk ``number`` of ``scene`` into ``window`` (size, size, bands); returns any error."""
         try:
-            read_window(self._source(job.path), job.indexes, chunk.row, chunk.col, image, job.nodata)
+            self._scene_blocks(scene).read(number, window, finite, self._decoder_pool())
         except rasterio.errors.RasterioError as error:
-            image[...] = np.nan
+            window[...], finite[...] = np.nan, False
             return str(error).splitlines()[0]
         return ""
+
+    def _batch_array(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A batch buffer: one no batch tensor uses any more, or a new one (fresh pages cost more)."""
+        with self._lock():
+            for array in self._batches:
+                # the pool's list, the loop variable and getrefcount's argument: nothing else holds it
+                if array.shape == shape and sys.getrefcount(array) == 3:
+                    return array
+            array = np.empty(shape, np.float32)
+            self._batches = [*self._batches[1 - MAX_BATCH_BUFFERS :], array]
+            return array
+
+    def _lock(self) -> threading.Lock:
+        if self._batch_lock is None:
+            self._batch_lock = threading.Lock()
+        return self._batch_lock
 
     def _scene(self, index: int) -> int:
         return bisect.bisect_right(self.starts, index) - 1
 
-    def _source(self, path: Path) -> Any:
-        # a GDAL handle is not thread-safe, and worker processes each need their own
-        key = (os.getpid(), threading.get_ident(), path)
-        if key not in self._open:
-            self._open[key] = rasterio.open(path)
-        return self._open[key]
+    def _scene_blocks(self, scene: int) -> SceneBlocks:
+        key = (os.getpid(), scene)  # worker processes each decode their own
+        if key not in self._blocks:
+            for earlier in [k for k in self._blocks if k[1] < scene]:  # scenes are read in order
+                self._blocks.pop(earlier).close()
+            job = self.jobs[scene]
+            windows = [(chunk.row, chunk.col) for chunk in job.plan.chunks]
+            self._blocks[key] = SceneBlocks(
+                job.path, job.indexes, job.nodata, windows, job.plan.read_size, self.block_cache_mb
+            )
+        return self._blocks[key]
+
+    def _decoder_pool(self) -> ThreadPoolExecutor | None:
+        if self.threads < 2:
+            return None
+        if self._decoders is None:
+            self._decoders = ThreadPoolExecutor(self.threads, thread_name_prefix="minegeo-decode")
+        return self._decoders
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minegeo-read")
         return self._pool
-
-
-def _finite(image: np.ndarray) -> np.ndarray:
-    """Pixels whose every band is finite (NaN is nodata)."""
-    return np.asarray(np.isfinite(image).all(axis=0))
 
 
 def already_batched(batch: Any) -> Any:

@@ -63,7 +63,8 @@ def run_predict(cfg: DictConfig) -> int:
             _check_tta(str(cfg.tta), geometry),
             bool(cfg.channels_last),
         )
-        writer = SceneWriter(progress=bool(cfg.progress), dtype=str(cfg.dtype), compress=str(cfg.compress))
+        level = None if cfg.compress_level is None else int(cfg.compress_level)
+        writer = SceneWriter(bool(cfg.progress), str(cfg.dtype), str(cfg.compress), level)
         trainer = L.Trainer(
             accelerator=cfg.accelerator,
             devices=cfg.devices,
@@ -83,6 +84,7 @@ def run_predict(cfg: DictConfig) -> int:
             int(cfg.num_workers),
             _read_ahead(cfg.read_ahead, trainer),
             str(cfg.gdal.threads),
+            float(cfg.block_cache_mb),
         )
         # GDAL's block cache is process-wide; bounded, it keeps peak memory flat on wide scenes
         with rasterio.Env(GDAL_CACHEMAX=int(cfg.gdal.cache_mb)):
