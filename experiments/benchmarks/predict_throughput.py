@@ -19,6 +19,9 @@ default; ``--compress lzw`` is Earth Engine's own codec), one table of:
   from TorchGeo's pieces), timed like end to end, from loading the checkpoint to the file;
 - peak RSS of each case, each run in its own process (VmHWM).
 
+Each case runs ``--repeat`` times (the cases take turns) and the fastest run counts: on
+a shared two-core machine one case's speed drifts by up to 20 % between minutes.
+
 ``--memory`` runs end to end on larger scenes for the peak-RSS comparison (the FCN on
 square scenes; U-Net on full-width strips of 512 rows, since its rolling buffer depends
 on the width only, and a square 20000 px U-Net run takes an hour on two CPU cores).
@@ -249,6 +252,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--read-ahead", default="auto", choices=["auto", "true", "false"])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case (taking turns); fastest counts")
     args = parser.parse_args()
     if args.case:
         args.model = args.model[0]
@@ -270,9 +274,16 @@ def table(args: argparse.Namespace) -> None:
     for model in args.model:
         ckpt = write_checkpoint(work / f"{model}.ckpt", model)
         settings = {"overlap": args.overlap, "batch": args.batch, **sweep(model, ckpt)}
-        for case, workers in CASES if args.table == "yes" else ():
-            print(f"  {model} {case} workers={workers}", flush=True)
-            result = run_case(case, model, scene, ckpt, work, workers=workers, **settings)
+        best: dict[tuple[str, int], dict[str, Any]] = {}
+        # the cases take turns, so a slow spell of a shared machine hits them all alike
+        for repeat in range(args.repeat if args.table == "yes" else 0):
+            for case, workers in CASES:
+                print(f"  {model} {case} workers={workers} run {repeat + 1}/{args.repeat}", flush=True)
+                result = run_case(case, model, scene, ckpt, work, workers=workers, **settings)
+                kept = best.setdefault((case, workers), result)
+                kept["peak_rss_mb"] = max(kept["peak_rss_mb"], result["peak_rss_mb"])
+                kept["seconds"] = min(kept["seconds"], result["seconds"])
+        for (case, workers), result in best.items():
             rows.append((model, f"{case}" + (f" w={workers}" if case == "e2e" else ""), args.size, args.size,
                          result, settings))  # fmt: skip
         for side in args.memory:

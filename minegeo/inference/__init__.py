@@ -1,6 +1,7 @@
 """minegeo.inference: stream scenes through a model into probability COGs, then detections and a report."""
 
 from minegeo.inference.blending import RowBlender, axis_weights, window_1d
+from minegeo.inference.blocks import SceneBlocks, UnitGrid
 from minegeo.inference.engine import Predictor, SceneWriter, WindowDataModule
 from minegeo.inference.reading import SceneJob, WindowDataset, read_window
 from minegeo.inference.runner import is_finished, load_models, run_predict
@@ -15,8 +16,10 @@ __all__ = [
     "ProbabilityWriter",
     "RowBlender",
     "Scene",
+    "SceneBlocks",
     "SceneJob",
     "SceneWriter",
+    "UnitGrid",
     "WindowDataModule",
     "WindowDataset",
     "axis_weights",
