@@ -9,7 +9,7 @@ finishes the scene's COG when its last window arrives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Sampler
 
 from minegeo.inference.blending import RowBlender
 from minegeo.inference.reading import SceneJob, WindowDataset, already_batched
@@ -32,8 +32,8 @@ class Predictor(L.LightningModule):
     Args:
         models: one or more models (an ensemble is averaged after the activation).
         preprocessing: each model's normalisation.
-        crop: halo cells to drop from the model output.
-        cells: output cells kept per side.
+        crop: halo cells to drop from the start of the model output (the writer drops
+            what lies past each window's cells).
         tta: ``"none"``, ``"flips"`` (3 views) or ``"d4"`` (8 views: flips and 90° turns).
         channels_last: run the models channels-last, as the windows are read (on a CPU the
             FCN runs twice as fast, U-Net-ResNet18 a third faster); ``False`` for a model
@@ -45,18 +45,17 @@ class Predictor(L.LightningModule):
         models: Sequence[nn.Module],
         preprocessing: Sequence[Preprocessing],
         crop: int,
-        cells: int,
         tta: str = "none",
         channels_last: bool = True,
     ) -> None:
         super().__init__()
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.models = nn.ModuleList(model.to(memory_format=self.memory_format) for model in models)
-        self.preprocessing, self.crop, self.cells = list(preprocessing), crop, cells
+        self.preprocessing, self.crop = list(preprocessing), crop
         self.views = _views(tta)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
-        """Average probabilities (B, K, cells, cells) of every model and view, as float32 on the CPU."""
+        """Average probabilities (B, K, rows, cols) of every model and view, as float32 on the CPU."""
         raw: Tensor = batch["image"].contiguous(memory_format=self.memory_format)
         total: Tensor | None = None
         for number, (model, pre) in enumerate(zip(self.models, self.preprocessing, strict=True)):
@@ -68,8 +67,7 @@ class Predictor(L.LightningModule):
                 total = probs.float() if total is None else total + probs.float()
         assert total is not None
         total = total / (len(self.models) * len(self.views))
-        stop = self.crop + self.cells
-        probs_out = total[..., self.crop : stop, self.crop : stop].cpu().contiguous()
+        probs_out = total[..., self.crop :, self.crop :].cpu().contiguous()
         return {**batch, "image": None, "probs": probs_out}
 
 
@@ -145,8 +143,7 @@ class WindowDataModule(L.LightningDataModule):
         )
         return DataLoader(
             self.dataset,
-            batch_size=self.batch_size,
-            shuffle=False,
+            batch_sampler=FixedBatches(self.dataset.batches(self.batch_size)),
             num_workers=self.num_workers,
             collate_fn=already_batched,
             persistent_workers=False,
@@ -156,6 +153,19 @@ class WindowDataModule(L.LightningDataModule):
         """Close the files and the read-ahead thread."""
         if self.dataset is not None:
             self.dataset.close()
+
+
+class FixedBatches(Sampler[list[int]]):
+    """A batch sampler over a fixed list of batches (Lightning wraps batch samplers, not lists)."""
+
+    def __init__(self, batches: list[list[int]]) -> None:
+        self.batches = batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
 
 
 class SceneWriter(BasePredictionWriter):

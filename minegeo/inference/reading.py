@@ -97,6 +97,9 @@ class WindowDataset(Dataset[dict[str, Any]]):
         self._ahead: dict[tuple[int, ...], Future[dict[str, Any]]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._decoders: ThreadPoolExecutor | None = None
+        #: the batches a ``DataLoader`` asks for (:meth:`batches`), which reading ahead follows
+        self.layout: list[list[int]] = []
+        self._layout_position: dict[tuple[int, ...], int] = {}
         self._batches: list[np.ndarray] = []
         self._batch_lock: threading.Lock | None = None
 
@@ -114,10 +117,29 @@ class WindowDataset(Dataset[dict[str, Any]]):
             missed.cancel()
         self._ahead.clear()
         batch = pending.result() if pending is not None else self._read_batch(indexes)
-        following = tuple(range(indexes[-1] + 1, min(indexes[-1] + 1 + len(indexes), self.total)))
+        following = self._following(indexes)
         if self.read_ahead and following and get_worker_info() is None:
             self._ahead[following] = self._executor().submit(self._read_batch, following)
         return batch
+
+    def batches(self, batch_size: int) -> list[list[int]]:
+        """Consecutive windows in batches of ``batch_size``, split where the read size changes.
+
+        A batch is one array, so scenes whose plans read different window sizes (the FCN's
+        blocks are sized per scene) never share one. Reading ahead follows this layout.
+        """
+        self.layout = []
+        for scene, job in enumerate(self.jobs):
+            indexes = range(self.starts[scene], self.starts[scene] + len(job.plan.chunks))
+            previous = self.layout[-1] if self.layout else []
+            joins = previous and self.jobs[self._scene(previous[-1])].plan.read_size == job.plan.read_size
+            if joins and len(previous) < batch_size:
+                take = batch_size - len(previous)
+                previous.extend(indexes[:take])
+                indexes = indexes[take:]
+            self.layout += [list(indexes[i : i + batch_size]) for i in range(0, len(indexes), batch_size)]
+        self._layout_position = {tuple(batch): position for position, batch in enumerate(self.layout)}
+        return self.layout
 
     def close(self) -> None:
         """Stop reading ahead, drop the decoded blocks and close every file handle."""
@@ -186,6 +208,15 @@ class WindowDataset(Dataset[dict[str, Any]]):
         if self._batch_lock is None:
             self._batch_lock = threading.Lock()
         return self._batch_lock
+
+    def _following(self, indexes: Sequence[int]) -> tuple[int, ...]:
+        """The batch expected after ``indexes``: the next of the layout, else the next indexes."""
+        if self.layout:
+            position = self._layout_position.get(tuple(indexes))
+            if position is None or position + 1 == len(self.layout):
+                return ()
+            return tuple(self.layout[position + 1])
+        return tuple(range(indexes[-1] + 1, min(indexes[-1] + 1 + len(indexes), self.total)))
 
     def _scene(self, index: int) -> int:
         return bisect.bisect_right(self.starts, index) - 1

@@ -59,7 +59,6 @@ def run_predict(cfg: DictConfig) -> int:
             models,
             [b.preprocessing for b in bundles],
             todo[0].plan.crop,
-            todo[0].plan.cells,
             _check_tta(str(cfg.tta), geometry),
             bool(cfg.channels_last),
         )

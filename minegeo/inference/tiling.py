@@ -90,28 +90,32 @@ def segmentation_plan(height: int, width: int, geometry: ModelGeometry, tile: in
 
 
 def strided_plan(height: int, width: int, geometry: ModelGeometry, cells: int) -> Plan:
-    """Blocks of ``cells`` x ``cells`` output cells for a strided, fully convolutional model.
+    """Square blocks of at most ``cells`` output cells a side for a strided, fully convolutional model.
 
     Output cell ``j`` is centred at input pixel ``offset + stride * j``; there are
     ``geometry.output_size(side)`` cells per side (every full receptive field). A block
     reads from a multiple of the stride (so the model's pooling grid matches the scene's)
-    with enough halo that its cells see real neighbours, never the block's own padding;
-    the last block of a row is moved back to end at the edge instead of padding.
+    with enough halo that its cells see real neighbours, never the block's own padding.
+    Blocks are as few as ``cells`` allows and shrunk to share the scene evenly, and the
+    last of a row is moved back to end at the edge instead of padding: with ``cells=64``
+    a 4096 px scene (144 cells a side) gets 3 x 3 blocks of 48 cells, computing each cell
+    once, where blocks of 64 (the last moved back by 48) computed 1.8x the scene's cells.
 
     Args:
         height: scene rows.
         width: scene columns.
         geometry: the model's geometry.
-        cells: output cells per block side.
+        cells: most output cells per block side.
 
     Returns:
         the plan; output grid = cells.
     """
     stride, field = geometry.output_stride, geometry.receptive_field
+    rows_out, cols_out = geometry.output_size(height), geometry.output_size(width)
+    cells = max(_balanced(rows_out, cells), _balanced(cols_out, cells))
     lead = field / 2 - geometry.offset  # pixels a cell's field reaches before its window start
     halo = math.ceil(lead / stride)
     read = math.ceil(stride * (halo + cells - 1) + geometry.offset + field / 2)
-    rows_out, cols_out = geometry.output_size(height), geometry.output_size(width)
     row_blocks, col_blocks = _block_starts(rows_out, cells), _block_starts(cols_out, cells)
     chunks = tuple(
         Chunk(
@@ -127,6 +131,13 @@ def strided_plan(height: int, width: int, geometry: ModelGeometry, cells: int) -
         for c in col_blocks
     )
     return Plan(chunks, rows_out, cols_out, read, halo, cells, False, tuple(row_blocks), tuple(col_blocks))
+
+
+def _balanced(count: int, cells: int) -> int:
+    """Block side sharing ``count`` cells evenly among as few blocks of at most ``cells`` as possible."""
+    if count <= 0:
+        return cells
+    return math.ceil(count / math.ceil(count / cells))
 
 
 def _block_starts(count: int, cells: int) -> list[int]:

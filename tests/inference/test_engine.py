@@ -46,6 +46,21 @@ def test_fcn_grid_equals_model_on_every_window(tmp_path: Path, fcn_ckpt: Path) -
     assert got.shape == (2, 7, 6)
 
 
+def test_fcn_scenes_whose_blocks_differ_share_a_run(tmp_path: Path, fcn_ckpt: Path) -> None:
+    folder = tmp_path / "scenes"
+    folder.mkdir()
+    random_scene(folder / "a.tif", 215 + 27 * 9, 215 + 27 * 9)  # 10 cells a side: blocks of 4
+    random_scene(folder / "b.tif", 215 + 27 * 4, 215 + 27 * 4, seed=1)  # 5 cells: blocks of 3
+    assert run_predict(predict_config(fcn_ckpt, folder, tmp_path / "both", batch_size=3)) == 0
+    for name in ("a", "b"):
+        run_predict(predict_config(fcn_ckpt, folder / f"{name}.tif", tmp_path / name, batch_size=3))
+        alone, both = (
+            _read(tmp_path / name / f"{name}.prob.tif"),
+            _read(tmp_path / "both" / f"{name}.prob.tif"),
+        )
+        np.testing.assert_array_equal(both, alone)
+
+
 def test_fcn_grid_is_georeferenced_on_cell_centres(tmp_path: Path, fcn_ckpt: Path) -> None:
     scene = random_scene(tmp_path / "s.tif", 300, 300)
     run_predict(predict_config(fcn_ckpt, scene, tmp_path / "out"))

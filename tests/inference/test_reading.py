@@ -16,13 +16,16 @@ from tests.inference.predict_helpers import random_scene
 GEOMETRY = ModelGeometry(size_multiple=16, min_size=16)
 
 
-def _dataset(scene: Path, read_ahead: bool) -> WindowDataset:
+def _job(scene: Path, tile: int = 32) -> SceneJob:
     with rasterio.open(scene) as src:
         height, width, transform, crs = src.height, src.width, src.transform, src.crs
-    plan = segmentation_plan(height, width, GEOMETRY, 32, 8)
-    job = SceneJob("s", scene, scene.with_suffix(".prob.tif"), list(range(1, 13)), plan, height, width,
-                   transform, crs, None)  # fmt: skip
-    return WindowDataset([job], GEOMETRY, read_ahead=read_ahead)
+    plan = segmentation_plan(height, width, GEOMETRY, tile, 8)
+    return SceneJob("s", scene, scene.with_suffix(".prob.tif"), list(range(1, 13)), plan, height, width,
+                    transform, crs, None)  # fmt: skip
+
+
+def _dataset(scene: Path, read_ahead: bool) -> WindowDataset:
+    return WindowDataset([_job(scene)], GEOMETRY, read_ahead=read_ahead)
 
 
 def test_batch_holds_each_window_channels_last(tmp_path: Path) -> None:
@@ -58,3 +61,11 @@ def test_window_past_the_edge_reads_nodata_outside(tmp_path: Path) -> None:
         inside = src.read(window=rasterio.windows.Window(0, 10, 12, 10))
     assert np.isnan(out[:, :, :4]).all() and np.isnan(out[:, 10:, :]).all()
     np.testing.assert_array_equal(out[:, :10, 4:], inside)
+
+
+def test_batches_join_scenes_of_one_read_size_and_split_at_another(tmp_path: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 40, 40)  # 2 x 2 tiles of 32, 1 tile of 48
+    dataset = WindowDataset([_job(scene), _job(scene), _job(scene, 48)], GEOMETRY)
+    assert dataset.batches(3) == [[0, 1, 2], [3, 4, 5], [6, 7], [8]]
+    batch = dataset.__getitems__([8])
+    assert batch["image"].shape == (1, 12, 48, 48)

@@ -46,6 +46,13 @@ def test_fcn_blocks_cover_every_cell_once_per_position() -> None:
     assert len(cells) == plan.height * plan.width
 
 
+def test_fcn_blocks_share_the_scene_evenly() -> None:
+    plan = make_plan(4096, 4096, DiscoveryFCN(padding="same").geometry, cells=64)
+    assert (plan.height, plan.cells, len(plan.chunks)) == (144, 48, 9)
+    # no cell computed twice (blocks of 64, the last moved back, computed 1.8x the cells)
+    assert sum(ch.out_height * ch.out_width for ch in plan.chunks) == 144 * 144
+
+
 def test_fcn_valid_block_reads_its_cells_exact_windows() -> None:
     plan = make_plan(1000, 800, DiscoveryFCN(padding="valid").geometry, cells=8)
     assert (plan.read_size, plan.crop) == (27 * 7 + 215, 0)
