@@ -168,7 +168,7 @@ def case_torchgeo(args: argparse.Namespace) -> dict[str, Any]:
         height, width, left, top = src.height, src.width, src.bounds.left, src.bounds.top
         crs, transform = src.crs, src.transform
     plan = make_plan(height, width, bundle.geometry, args.tile, args.overlap, args.cells)
-    size, stride = plan.read_size, (args.tile - args.overlap) if plan.blended else 27 * args.cells
+    size, stride = plan.read_size, (args.tile - args.overlap) if plan.blended else 27 * plan.cells
     sampler = GridGeoSampler(dataset, size=size, stride=stride)
     loader = DataLoader(dataset, sampler=sampler, batch_size=args.batch, collate_fn=stack_samples)
     scale = bundle.geometry.output_stride

@@ -9,6 +9,7 @@ finishes the scene's COG when its last window arrives.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,10 @@ class WindowDataModule(L.LightningDataModule):
         """Close the files and the read-ahead thread."""
         if self.dataset is not None:
             self.dataset.close()
+
+
+# FixedBatches returns every window; Lightning warns about any custom batch sampler in predict
+warnings.filterwarnings("ignore", message="You are using a custom batch sampler `FixedBatches`")
 
 
 class FixedBatches(Sampler[list[int]]):
