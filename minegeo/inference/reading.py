@@ -161,6 +161,7 @@ class WindowDataset(Dataset[dict[str, Any]]):
             "_pool": None,
             "_decoders": None,
             "_batches": [],
+            "_batch_lock": None,
         }
 
     def _read_batch(self, indexes: Sequence[int]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +70,13 @@ def test_batches_join_scenes_of_one_read_size_and_split_at_another(tmp_path: Pat
     assert dataset.batches(3) == [[0, 1, 2], [3, 4, 5], [6, 7], [8]]
     batch = dataset.__getitems__([8])
     assert batch["image"].shape == (1, 12, 48, 48)
+
+
+def test_dataset_pickles_after_reading(tmp_path: Path) -> None:
+    dataset = _dataset(random_scene(tmp_path / "s.tif", 40, 40), read_ahead=True)
+    dataset.__getitems__([0, 1])  # opens handles, threads, a lock and a batch buffer
+    copy = pickle.loads(pickle.dumps(dataset))
+    got, expected = copy.__getitems__([2])["image"], dataset.__getitems__([2])["image"]
+    torch.testing.assert_close(got, expected, equal_nan=True)
+    dataset.close()
+    copy.close()
