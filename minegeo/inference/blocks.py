@@ -3,7 +3,7 @@
 Neighbouring windows overlap (tile overlap, the FCN's halo) and rarely line up with the
 file's blocks, so reading each window through GDAL decodes most blocks several times:
 on a 4096 px scene of 512 px ZSTD tiles, 2.4x the scene for U-Net tiles of 768 px and
-3.4x for the FCN's blocks. Here the scene is cut into *units* that line up with the
+3.4x for the FCN's blocks of 64 cells. Here the scene is cut into *units* that line up with the
 file's blocks (about 512 x 512 px); a window is copied together from its units, each
 decoded on first use (several at once, one GDAL handle per thread) and dropped after the
 last window of the plan that reads it, or earlier, furthest next use first, when the
