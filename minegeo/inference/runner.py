@@ -62,7 +62,7 @@ def run_predict(cfg: DictConfig) -> int:
             _check_tta(str(cfg.tta), geometry),
             bool(cfg.channels_last),
         )
-        level = None if cfg.compress_level is None else int(cfg.compress_level)
+        level = None if cfg.compress_level is None else _whole_number(cfg.compress_level, "compress_level")
         writer = SceneWriter(bool(cfg.progress), str(cfg.dtype), str(cfg.compress), level)
         trainer = L.Trainer(
             accelerator=cfg.accelerator,
@@ -82,8 +82,8 @@ def run_predict(cfg: DictConfig) -> int:
             int(cfg.batch_size),
             int(cfg.num_workers),
             _read_ahead(cfg.read_ahead, trainer),
-            str(cfg.gdal.threads),
-            float(cfg.block_cache_mb),
+            _decode_threads(cfg.gdal.threads),
+            _whole_number(cfg.block_cache_mb, "block_cache_mb"),
         )
         # GDAL's block cache is process-wide; bounded, it keeps peak memory flat on wide scenes
         with rasterio.Env(GDAL_CACHEMAX=int(cfg.gdal.cache_mb)):
@@ -224,6 +224,19 @@ def _read_ahead(setting: Any, trainer: Any) -> bool:
     if not isinstance(setting, bool):
         raise MinegeoInputError(f"read_ahead={setting}: expected auto, true or false")
     return setting
+
+
+def _decode_threads(setting: Any) -> str | int:
+    if str(setting).upper() == "ALL_CPUS":
+        return "ALL_CPUS"
+    return max(1, _whole_number(setting, "gdal.threads", "ALL_CPUS or "))
+
+
+def _whole_number(setting: Any, key: str, also: str = "") -> int:
+    """``setting`` as a non-negative whole number, or one line naming the key and what it takes."""
+    if isinstance(setting, bool) or not str(setting).isdigit():
+        raise MinegeoInputError(f"{key}={setting}: expected {also}a whole number >= 0")
+    return int(setting)
 
 
 def _check_tta(tta: str, geometry: Any) -> str:

@@ -237,6 +237,23 @@ def test_read_ahead_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -
     np.testing.assert_array_equal(ahead, turn)
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"gdal": {"threads": "many"}}, "gdal.threads=many: expected ALL_CPUS or a whole number"),
+        ({"block_cache_mb": "1GB"}, "block_cache_mb=1GB: expected a whole number"),
+        ({"compress_level": -3}, "compress_level=-3: expected a whole number"),
+    ],
+)
+def test_bad_reader_or_output_setting_names_it(
+    tmp_path: Path, unet_ckpt: Path, setting: dict[str, object], message: str
+) -> None:
+    scene = random_scene(tmp_path / "s.tif", 64, 64)
+    with pytest.raises(MinegeoInputError, match=message):
+        run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", **setting))
+    assert not (tmp_path / "out" / "s.prob.tif").exists()
+
+
 def test_bad_read_ahead_names_the_setting(tmp_path: Path, unet_ckpt: Path) -> None:
     scene = random_scene(tmp_path / "s.tif", 64, 64)
     with pytest.raises(MinegeoInputError, match="read_ahead=sometimes"):
