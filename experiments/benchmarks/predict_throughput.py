@@ -10,8 +10,8 @@ default; ``--compress lzw`` is Earth Engine's own codec), one table of:
 - end to end: ``run_predict`` (read -> normalise -> model -> blend -> staging -> COG),
   scene MPix/s and km²/s (10 m pixels), with the default config;
 - forward: the bare model on exactly the windows the engine runs (same tiles, overlap
-  and halo, inputs already in memory), channels-last as the engine runs it, scene
-  MPix/s; the window size is the best of a short sweep;
+  and halo, inputs already in memory), channels-last and with freed memory kept for
+  reuse as the engine runs it, scene MPix/s; the window size is the best of a short sweep;
 - forward NCHW: the same, as a plain ``model(x)`` on contiguous tensors (what a task's
   ``predict_step`` does, and what the TorchGeo baseline runs);
 - TorchGeo: RasterDataset + GridGeoSampler + DataLoader + the plain forward, stitched
@@ -122,10 +122,12 @@ def case_forward(args: argparse.Namespace, channels_last: bool = True) -> dict[s
     import rasterio
     import torch
 
+    from minegeo.inference.allocator import reuse_freed_memory
     from minegeo.inference.reading import read_window
     from minegeo.inference.tiling import make_plan
     from minegeo.tasks.bundle import load_bundle
 
+    reuse_freed_memory()  # as the engine does (predict.yaml reuse_freed_memory)
     bundle, model = load_bundle(args.ckpt)
     with rasterio.open(args.scene) as src:
         plan = make_plan(src.height, src.width, bundle.geometry, args.tile, args.overlap, args.cells)
@@ -207,8 +209,10 @@ def sweep(model_name: str, ckpt: Path) -> dict[str, int]:
     """Pick the window size with the best bare-forward throughput per scene pixel."""
     import torch
 
+    from minegeo.inference.allocator import reuse_freed_memory
     from minegeo.tasks.bundle import load_bundle
 
+    reuse_freed_memory()
     _, model = load_bundle(ckpt)
     model = model.to(memory_format=torch.channels_last)
     best: tuple[float, dict[str, int]] = (0.0, {})

@@ -31,6 +31,9 @@ UNIT_SIDE = 512
 #: evicted unit arrays kept for reuse
 MAX_SPARE = 8
 
+#: later windows whose units may be decoded early, to give every decoding thread a unit
+LOOKAHEAD_WINDOWS = 4
+
 Unit = tuple[int, int]
 
 
@@ -89,6 +92,8 @@ class SceneBlocks:
         size: window side, pixels.
         budget_mb: most decoded units kept between windows, MB.
         unit_side: pixels per unit side the grid aims for.
+        parallel: units decoded at once when a pool is given (its threads); a window that
+            needs fewer also decodes those of the next few windows.
     """
 
     def __init__(
@@ -100,9 +105,11 @@ class SceneBlocks:
         size: int,
         budget_mb: float = 1024,
         unit_side: int = UNIT_SIDE,
+        parallel: int = 1,
     ) -> None:
         self.path, self.indexes, self.nodata = path, list(indexes), nodata
         self.windows, self.size, self.budget = list(windows), size, budget_mb * 2**20
+        self.parallel = parallel
         self._handles: dict[int, Any] = {}
         self._lock, self._spare_lock = threading.Lock(), threading.Lock()
         self.grid = UnitGrid.for_raster(*self._shape(), side=unit_side)
@@ -129,7 +136,7 @@ class SceneBlocks:
         row, col = self.windows[number]
         with self._lock:
             units = self.grid.units(row, col, self.size)
-            self._decode([unit for unit in units if unit not in self._cache], pool)
+            self._decode(self._to_decode(number, pool), pool)
             whole = self._inside(row, col) and all(self._cache[unit].mask is None for unit in units)
             if not self._inside(row, col):
                 out[...] = np.nan
@@ -173,6 +180,25 @@ class SceneBlocks:
     def _inside(self, row: int, col: int) -> bool:
         bottom, right = row + self.size, col + self.size
         return row >= 0 and col >= 0 and bottom <= self.grid.height and right <= self.grid.width
+
+    def _to_decode(self, number: int, pool: Executor | None) -> list[Unit]:
+        """Window ``number``'s missing units and, while fewer than ``parallel``, the next windows'.
+
+        Overlapping tiles mostly need one new unit each; decoded alone, it leaves the other
+        threads idle (U-Net tiles on a 4096 px scene: 2.1 s of decoding instead of 1.1 s).
+        """
+        wanted = self._missing(number, [])
+        upcoming = range(number + 1, min(number + 1 + LOOKAHEAD_WINDOWS, len(self.windows)))
+        for later in upcoming if pool is not None and wanted else ():
+            if len(wanted) >= self.parallel:
+                break
+            wanted += self._missing(later, wanted)
+        return wanted
+
+    def _missing(self, number: int, already: list[Unit]) -> list[Unit]:
+        row, col = self.windows[number]
+        units = self.grid.units(row, col, self.size)
+        return [unit for unit in units if unit not in self._cache and unit not in already]
 
     def _decode(self, units: list[Unit], pool: Executor | None) -> None:
         if pool is None or len(units) < 2:

@@ -230,7 +230,13 @@ class WindowDataset(Dataset[dict[str, Any]]):
             job = self.jobs[scene]
             windows = [(chunk.row, chunk.col) for chunk in job.plan.chunks]
             self._blocks[key] = SceneBlocks(
-                job.path, job.indexes, job.nodata, windows, job.plan.read_size, self.block_cache_mb
+                job.path,
+                job.indexes,
+                job.nodata,
+                windows,
+                job.plan.read_size,
+                self.block_cache_mb,
+                parallel=self.threads,
             )
         return self._blocks[key]
 

@@ -106,3 +106,19 @@ def test_band_subset_is_read_in_the_asked_order(tmp_path: Path) -> None:
     blocks.read(0, out, valid)
     np.testing.assert_array_equal(out, _expected(scene, 0, 0)[..., [3, 2, 1]])
     assert valid.all()
+
+
+def test_a_window_needing_one_unit_also_decodes_the_next_windows_for_the_other_threads(
+    tmp_path: Path,
+) -> None:
+    scene = _tiled_scene(tmp_path / "s.tif", 16, 64)
+    windows = [(0, 0), (0, 16), (0, 32), (0, 48)]  # one 16 px unit each
+    blocks = SceneBlocks(scene, range(1, 13), None, windows, 16, unit_side=16, parallel=2)
+    decoded = []
+    with ThreadPoolExecutor(2) as pool:
+        for number, (row, col) in enumerate(windows):
+            out, valid = np.empty((16, 16, 12), np.float32), np.empty((16, 16), bool)
+            blocks.read(number, out, valid, pool)
+            decoded.append(blocks.decoded)
+            np.testing.assert_array_equal(out, _expected(scene, row, col)[:16, :16])
+    assert decoded == [2, 2, 4, 4]  # two units at a time, each once

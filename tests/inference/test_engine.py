@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from affine import Affine
 
 from minegeo.errors import MinegeoInputError
 from minegeo.inference import run_predict
+from minegeo.inference.runner import gdal_options
 from minegeo.tasks.bundle import load_bundle
 from tests.inference.predict_helpers import (
     TRANSFORM,
@@ -243,6 +245,7 @@ def test_read_ahead_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -
         ({"gdal": {"threads": "many"}}, "gdal.threads=many: expected ALL_CPUS or a whole number"),
         ({"block_cache_mb": "1GB"}, "block_cache_mb=1GB: expected a whole number"),
         ({"compress_level": -3}, "compress_level=-3: expected a whole number"),
+        ({"gdal": {"cache_mb": "lots"}}, "gdal.cache_mb=lots: expected a whole number"),
     ],
 )
 def test_bad_reader_or_output_setting_names_it(
@@ -252,6 +255,17 @@ def test_bad_reader_or_output_setting_names_it(
     with pytest.raises(MinegeoInputError, match=message):
         run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", **setting))
     assert not (tmp_path / "out" / "s.prob.tif").exists()
+
+
+def test_gdal_cache_gets_the_configured_megabytes(tmp_path: Path) -> None:
+    libraries = sorted((Path(rasterio.__file__).parent.parent / "rasterio.libs").glob("libgdal*.so*"))
+    if not libraries:
+        pytest.skip("rasterio is not the wheel that bundles libgdal")
+    gdal = ctypes.CDLL(str(libraries[0]))  # the library rasterio already loaded
+    gdal.GDALGetCacheMax64.restype = ctypes.c_int64
+    cfg = predict_config(tmp_path / "model.ckpt", tmp_path, tmp_path / "out", gdal={"cache_mb": 48})
+    with rasterio.Env(**gdal_options(cfg)):
+        assert gdal.GDALGetCacheMax64() == 48 * 2**20
 
 
 def test_bad_read_ahead_names_the_setting(tmp_path: Path, unet_ckpt: Path) -> None:
