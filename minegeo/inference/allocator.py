@@ -3,8 +3,8 @@
 A forward pass allocates the same large activations for every batch. By default glibc
 serves each allocation over its mmap threshold (at most 32 MB) with a fresh mapping and
 gives freed heap tops back to the OS, so every batch page-faults and zeroes hundreds of MB
-again. On a two-core CPU that was 15 % of a U-Net-ResNet18 forward and 55 % of the FCN's
-on 1498 px windows. Turning both off makes freed memory reusable; the peak RSS is about
+again. On a two-core CPU that was 15 % of a U-Net-ResNet18 forward and half or more of
+the FCN's on 1498 px windows. Turning both off makes freed memory reusable; the peak RSS is about
 the same (the pages were needed anyway), it is just not handed back between batches.
 """
 
