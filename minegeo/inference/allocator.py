@@ -4,8 +4,9 @@ A forward pass allocates the same large activations for every batch. By default 
 serves each allocation over its mmap threshold (at most 32 MB) with a fresh mapping and
 gives freed heap tops back to the OS, so every batch page-faults and zeroes hundreds of MB
 again. On a two-core CPU that was 15 % of a U-Net-ResNet18 forward and half or more of
-the FCN's on 1498 px windows. Turning both off makes freed memory reusable; the peak RSS is about
-the same (the pages were needed anyway), it is just not handed back between batches.
+the FCN's on 1498 px windows. Turning both off makes freed memory reusable; the peak RSS
+is about the same (the pages were needed anyway), it is just not handed back between
+batches.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import sys
 #: glibc ``mallopt`` parameters (malloc.h)
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
-#: ``M_TRIM_THRESHOLD`` value that disables trimming (mallopt(3)); any finite one is at
-#: most 2 GB as a C ``int``, less than the FCN's freed activations on large windows
+#: ``M_TRIM_THRESHOLD`` value that disables trimming (mallopt(3)); a positive C ``int``
+#: would stop at 2 GB, less than the freed activations of large FCN batches
 NEVER_TRIM = -1
 
 
