@@ -66,6 +66,7 @@ def run_predict(cfg: DictConfig) -> int:
             bool(cfg.channels_last),
         )
         level = None if cfg.compress_level is None else _whole_number(cfg.compress_level, "compress_level")
+        gdal = gdal_options(cfg)
         writer = SceneWriter(bool(cfg.progress), str(cfg.dtype), str(cfg.compress), level)
         trainer = L.Trainer(
             accelerator=cfg.accelerator,
@@ -88,7 +89,7 @@ def run_predict(cfg: DictConfig) -> int:
             _decode_threads(cfg.gdal.threads),
             _whole_number(cfg.block_cache_mb, "block_cache_mb"),
         )
-        with rasterio.Env(**gdal_options(cfg)):
+        with rasterio.Env(**gdal):
             trainer.predict(predictor, datamodule=datamodule, return_predictions=False)
         trainer.strategy.barrier()
         if not trainer.is_global_zero:
