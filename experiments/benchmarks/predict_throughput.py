@@ -10,8 +10,9 @@ default; ``--compress lzw`` is Earth Engine's own codec), one table of:
 - end to end: ``run_predict`` (read -> normalise -> model -> blend -> staging -> COG),
   scene MPix/s and km²/s (10 m pixels), with the default config;
 - forward: the bare model on exactly the windows the engine runs (same tiles, overlap
-  and halo, inputs already in memory), channels-last and with freed memory kept for
-  reuse as the engine runs it, scene MPix/s; the window size is the best of a short sweep;
+  and halo, inputs already in memory), channels-last and with freed memory kept or not as
+  the engine runs it (``--reuse-freed-memory``, default: predict.yaml's), scene MPix/s;
+  the window size is the best of a short sweep;
 - forward NCHW: the same, as a plain ``model(x)`` on contiguous tensors (what a task's
   ``predict_step`` does, and what the TorchGeo baseline runs);
 - TorchGeo: RasterDataset + GridGeoSampler + DataLoader + the plain forward, stitched
@@ -21,6 +22,10 @@ default; ``--compress lzw`` is Earth Engine's own codec), one table of:
 
 Each case runs ``--repeat`` times (the cases take turns) and the fastest run counts: on
 a shared two-core machine one case's speed drifts by up to 20 % between minutes.
+
+``--scan N`` also runs end to end over a folder of N scenes (links to the same file) in
+one process, as a scan of a state does: start-up, and the first batches' page faults
+(which on a virtual machine can cost seconds), are paid once per run, not per scene.
 
 ``--memory`` runs end to end on larger scenes for the peak-RSS comparison (the FCN on
 square scenes; U-Net on full-width strips of 512 rows, since its rolling buffer depends
@@ -77,6 +82,17 @@ def write_scene(path: Path, height: int, width: int, compress: str = "zstd", see
     return path
 
 
+def scan_folder(work: Path, scene: Path, count: int) -> Path:
+    """A folder of ``count`` scenes: links to ``scene`` under their own names."""
+    folder = work / f"scan-{count}-{scene.stem}"
+    folder.mkdir(exist_ok=True)
+    for number in range(count):
+        link = folder / f"{scene.stem}-{number}.tif"
+        if not link.exists():
+            link.symlink_to(scene.resolve())
+    return folder
+
+
 def write_checkpoint(path: Path, model_name: str) -> Path:
     """An untrained checkpoint (weights do not change the speed)."""
     import torch
@@ -109,6 +125,7 @@ def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
                 "postprocess": False, "progress": False,
                 "tile_size": args.tile, "overlap": args.overlap, "fcn_cells": args.cells,
                 "batch_size": args.batch, "num_workers": args.workers,
+                "reuse_freed_memory": reuses_freed_memory(args, args.model),
                 "read_ahead": {"auto": "auto", "true": True, "false": False}[args.read_ahead]}  # fmt: skip
     cfg = OmegaConf.merge(cfg, settings)
     start = time.perf_counter()
@@ -127,7 +144,8 @@ def case_forward(args: argparse.Namespace, channels_last: bool = True) -> dict[s
     from minegeo.inference.tiling import make_plan
     from minegeo.tasks.bundle import load_bundle
 
-    reuse_freed_memory()  # as the engine does (predict.yaml reuse_freed_memory)
+    if reuses_freed_memory(args, args.model):  # as the engine does
+        reuse_freed_memory()
     bundle, model = load_bundle(args.ckpt)
     with rasterio.open(args.scene) as src:
         plan = make_plan(src.height, src.width, bundle.geometry, args.tile, args.overlap, args.cells)
@@ -205,14 +223,29 @@ def run_case(case: str, model: str, scene: Path, ckpt: Path, work: Path, **setti
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def sweep(model_name: str, ckpt: Path) -> dict[str, int]:
+def reuses_freed_memory(args: argparse.Namespace, model_name: str) -> bool:
+    """Whether the run keeps freed memory: ``--reuse-freed-memory``, else as predict.yaml's default."""
+    setting = args.reuse_freed_memory
+    if setting == "config":
+        from omegaconf import OmegaConf
+
+        from minegeo.config import CONFIG_DIR
+
+        setting = str(OmegaConf.load(CONFIG_DIR / "predict.yaml").reuse_freed_memory).lower()
+    if setting == "auto":  # tiled models only
+        return model_name != "fcn"
+    return setting == "true"
+
+
+def sweep(model_name: str, ckpt: Path, reuse: bool) -> dict[str, int]:
     """Pick the window size with the best bare-forward throughput per scene pixel."""
     import torch
 
     from minegeo.inference.allocator import reuse_freed_memory
     from minegeo.tasks.bundle import load_bundle
 
-    reuse_freed_memory()
+    if reuse:
+        reuse_freed_memory()
     _, model = load_bundle(ckpt)
     model = model.to(memory_format=torch.channels_last)
     best: tuple[float, dict[str, int]] = (0.0, {})
@@ -248,6 +281,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--compress", default="zstd", help="input scene codec: zstd, lzw, deflate, none")
     parser.add_argument("--memory", type=int, nargs="*", default=[])
+    parser.add_argument(
+        "--scan", type=int, default=0, help="also end to end over this many scenes in one run"
+    )
     parser.add_argument("--table", default="yes", choices=["yes", "no"], help="no: only the --memory runs")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--tile", type=int, default=512)
@@ -256,6 +292,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--read-ahead", default="auto", choices=["auto", "true", "false"])
+    parser.add_argument("--reuse-freed-memory", default="config", choices=["config", "auto", "true", "false"])
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (taking turns); fastest counts")
     args = parser.parse_args()
     if args.case:
@@ -277,7 +314,9 @@ def table(args: argparse.Namespace) -> None:
     rows = []
     for model in args.model:
         ckpt = write_checkpoint(work / f"{model}.ckpt", model)
-        settings = {"overlap": args.overlap, "batch": args.batch, **sweep(model, ckpt)}
+        reuse = reuses_freed_memory(args, model)
+        settings = {"overlap": args.overlap, "batch": args.batch, "reuse-freed-memory": str(reuse).lower(),
+                    **sweep(model, ckpt, reuse)}  # fmt: skip
         best: dict[tuple[str, int], dict[str, Any]] = {}
         # the cases take turns, so a slow spell of a shared machine hits them all alike
         for repeat in range(args.repeat if args.table == "yes" else 0):
@@ -290,6 +329,13 @@ def table(args: argparse.Namespace) -> None:
         for (case, workers), result in best.items():
             rows.append((model, f"{case}" + (f" w={workers}" if case == "e2e" else ""), args.size, args.size,
                          result, settings))  # fmt: skip
+        if args.scan > 1:
+            folder = scan_folder(work, scene, args.scan)
+            runs = [
+                run_case("e2e", model, folder, ckpt, work, workers=0, **settings) for _ in range(args.repeat)
+            ]
+            fastest = min(runs, key=lambda run: run["seconds"]) | {"scenes": args.scan}
+            rows.append((model, f"e2e scan of {args.scan}", args.size, args.size, fastest, settings))
         for side in args.memory:
             height = side if model == "fcn" else 512
             big = write_scene(work / f"scene{height}x{side}-{args.compress}.tif", height, side, args.compress)
@@ -305,16 +351,21 @@ def _print(rows: list[tuple[str, str, int, int, dict[str, Any], dict[str, int]]]
     )
     rates: dict[tuple[str, str], float] = {}
     for model, case, height, width, result, settings in rows:
-        mpix = height * width / 1e6 / result["seconds"]
+        scenes = result.get("scenes", 1)
+        mpix = scenes * height * width / 1e6 / result["seconds"]
         rates[(model, case)] = mpix
         window = f"cells {settings['cells']}" if "cells" in settings else f"tile {settings['tile']}"
-        print(f"| {model} | {case} | {height}x{width} | {window} | {mpix:.3f} | {mpix * 100:.1f} "
+        pixels = f"{height}x{width}" if scenes == 1 else f"{scenes} x {height}x{width}"
+        print(f"| {model} | {case} | {pixels} | {window} | {mpix:.3f} | {mpix * 100:.1f} "
               f"| {result['seconds']:.1f} | {result['peak_rss_mb']:.0f} |")  # fmt: skip
     for model in sorted({row[0] for row in rows if row[1] == "forward"}):
         best = max(rates[(model, "e2e w=0")], rates[(model, "e2e w=1")])
         print(f"{model}: e2e/forward = {best / rates[(model, 'forward')]:.2f}, "
               f"e2e/forward NCHW = {best / rates[(model, 'forward_nchw')]:.2f}, "
               f"e2e/torchgeo = {best / rates[(model, 'torchgeo')]:.2f}")  # fmt: skip
+        for (scanned, case), rate in rates.items():
+            if scanned == model and case.startswith("e2e scan"):
+                print(f"{model}: {case}/forward = {rate / rates[(model, 'forward')]:.2f}")
 
 
 def _peak_rss_mb() -> float:

@@ -4,9 +4,13 @@ A forward pass allocates the same large activations for every batch. By default 
 serves each allocation over its mmap threshold (at most 32 MB) with a fresh mapping and
 gives freed heap tops back to the OS, so every batch page-faults and zeroes hundreds of MB
 again. On a two-core CPU that was 15 % of a U-Net-ResNet18 forward and half or more of
-the FCN's on 1498 px windows. Turning both off makes freed memory reusable; the peak RSS
-is about the same (the pages were needed anyway), it is just not handed back between
-batches.
+the FCN's on 1498 px windows. Turning both off makes freed memory reusable.
+
+The price is memory that is never handed back: allocations made between batches split
+the freed activations, the next forward no longer fits in the pieces, and the heap
+grows (FCN, 20000 px: 0.9-1.4 GB in use, 2.5-3 GB free in a 4.3 GB heap). Its peak
+varied from 3.2 to 6.4 GB between identical runs (3.2 GB every time without this), so
+``predict.yaml``'s ``auto`` keeps freed memory for tiled models only.
 """
 
 from __future__ import annotations
