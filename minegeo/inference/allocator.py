@@ -9,7 +9,7 @@ the FCN's on 1498 px windows. Turning both off makes freed memory reusable.
 The price is memory that is never handed back: allocations made between batches split
 the freed activations, the next forward no longer fits in the pieces, and the heap
 grows (FCN, 20000 px: 0.9-1.4 GB in use, 2.5-3 GB free in a 4.3 GB heap). Its peak
-varied from 3.2 to 6.4 GB between identical runs (3.2 GB every time without this), so
+varied from 3.2 to 6.4 GB between identical runs (3.2 GB in both runs without it), so
 ``predict.yaml``'s ``auto`` keeps freed memory for tiled models only.
 """
 

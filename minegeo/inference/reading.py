@@ -1,7 +1,7 @@
 """Reading the windows of predict: whole batches copied straight into one array.
 
-On a CPU, decoding a compressed 12-band GeoTIFF costs more than the discovery FCN's
-channels-last forward pass, so reads waste nothing: every block of a scene is decoded once
+On a CPU, decoding a compressed 12-band GeoTIFF costs about half the CPU of the discovery
+FCN's channels-last forward pass, so reads waste nothing: every block of a scene is decoded once
 (:class:`~minegeo.inference.blocks.SceneBlocks`, on several threads), and the dataset
 reads whole batches (``__getitems__``, no per-window copy into a collated batch),
 pixel-interleaved as the files store them (the batch is channels-last for the model).
