@@ -125,7 +125,7 @@ def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
                 "postprocess": False, "progress": False,
                 "tile_size": args.tile, "overlap": args.overlap, "fcn_cells": args.cells,
                 "batch_size": args.batch, "num_workers": args.workers,
-                "reuse_freed_memory": reuses_freed_memory(args, args.model),
+                "reuse_freed_memory": reuses_freed_memory(args),
                 "read_ahead": {"auto": "auto", "true": True, "false": False}[args.read_ahead]}  # fmt: skip
     cfg = OmegaConf.merge(cfg, settings)
     start = time.perf_counter()
@@ -144,7 +144,7 @@ def case_forward(args: argparse.Namespace, channels_last: bool = True) -> dict[s
     from minegeo.inference.tiling import make_plan
     from minegeo.tasks.bundle import load_bundle
 
-    if reuses_freed_memory(args, args.model):  # as the engine does
+    if reuses_freed_memory(args):  # as the engine does
         reuse_freed_memory()
     bundle, model = load_bundle(args.ckpt)
     with rasterio.open(args.scene) as src:
@@ -223,7 +223,7 @@ def run_case(case: str, model: str, scene: Path, ckpt: Path, work: Path, **setti
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def reuses_freed_memory(args: argparse.Namespace, model_name: str) -> bool:
+def reuses_freed_memory(args: argparse.Namespace) -> bool:
     """Whether the run keeps freed memory: ``--reuse-freed-memory``, else as predict.yaml's default."""
     setting = args.reuse_freed_memory
     if setting == "config":
@@ -232,8 +232,6 @@ def reuses_freed_memory(args: argparse.Namespace, model_name: str) -> bool:
         from minegeo.config import CONFIG_DIR
 
         setting = str(OmegaConf.load(CONFIG_DIR / "predict.yaml").reuse_freed_memory).lower()
-    if setting == "auto":  # tiled models only
-        return model_name != "fcn"
     return setting == "true"
 
 
@@ -292,7 +290,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--read-ahead", default="auto", choices=["auto", "true", "false"])
-    parser.add_argument("--reuse-freed-memory", default="config", choices=["config", "auto", "true", "false"])
+    parser.add_argument("--reuse-freed-memory", default="config", choices=["config", "true", "false"])
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (taking turns); fastest counts")
     args = parser.parse_args()
     if args.case:
@@ -314,7 +312,7 @@ def table(args: argparse.Namespace) -> None:
     rows = []
     for model in args.model:
         ckpt = write_checkpoint(work / f"{model}.ckpt", model)
-        reuse = reuses_freed_memory(args, model)
+        reuse = reuses_freed_memory(args)
         settings = {"overlap": args.overlap, "batch": args.batch, "reuse-freed-memory": str(reuse).lower(),
                     **sweep(model, ckpt, reuse)}  # fmt: skip
         best: dict[tuple[str, int], dict[str, Any]] = {}

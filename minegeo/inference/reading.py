@@ -30,7 +30,7 @@ from affine import Affine
 from rasterio.windows import Window
 from torch.utils.data import Dataset, get_worker_info
 
-from minegeo.inference.blocks import SceneBlocks
+from minegeo.inference.blocks import SceneBlocks, UnitArrays
 from minegeo.inference.tiling import Plan
 from minegeo.tasks.bundle import ModelGeometry
 
@@ -94,6 +94,8 @@ class WindowDataset(Dataset[dict[str, Any]]):
         self.starts = list(np.cumsum([0] + [len(job.plan.chunks) for job in jobs])[:-1])
         self.total = sum(len(job.plan.chunks) for job in jobs)
         self._blocks: dict[tuple[int, int], SceneBlocks] = {}
+        #: decoded units' arrays, passed from scene to scene (fresh pages cost more than decoding)
+        self._unit_arrays: UnitArrays | None = None
         self._ahead: dict[tuple[int, ...], Future[dict[str, Any]]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._decoders: ThreadPoolExecutor | None = None
@@ -151,12 +153,15 @@ class WindowDataset(Dataset[dict[str, Any]]):
         for blocks in self._blocks.values():
             blocks.close()
         self._blocks.clear()
+        if self._unit_arrays is not None:
+            self._unit_arrays.clear()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled into worker processes without handles, threads or pending reads."""
         return {
             **self.__dict__,
             "_blocks": {},
+            "_unit_arrays": None,
             "_ahead": {},
             "_pool": None,
             "_decoders": None,
@@ -237,8 +242,14 @@ class WindowDataset(Dataset[dict[str, Any]]):
                 job.plan.read_size,
                 self.block_cache_mb,
                 parallel=self.threads,
+                arrays=self._arrays(),
             )
         return self._blocks[key]
+
+    def _arrays(self) -> UnitArrays:
+        if self._unit_arrays is None:
+            self._unit_arrays = UnitArrays()
+        return self._unit_arrays
 
     def _decoder_pool(self) -> ThreadPoolExecutor | None:
         if self.threads < 2:

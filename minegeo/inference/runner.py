@@ -55,7 +55,7 @@ def run_predict(cfg: DictConfig) -> int:
     jobs, failed = make_jobs(scenes, bundle, out_dir, cfg, tags)
     todo = [job for job in jobs if not is_finished(job.target, tags)]
     if todo:
-        if _reuses_freed_memory(cfg.reuse_freed_memory, todo[0].plan.blended):
+        if _keeps_freed_memory(cfg.reuse_freed_memory):
             reuse_freed_memory()
         geometry = bundle.geometry
         predictor = Predictor(
@@ -238,18 +238,10 @@ def gdal_options(cfg: DictConfig) -> dict[str, int]:
     return {"GDAL_CACHEMAX": _whole_number(cfg.gdal.cache_mb, "gdal.cache_mb") * 2**20}
 
 
-def _reuses_freed_memory(setting: Any, blended: bool) -> bool:
-    """Whether to keep freed memory for the next batch; ``auto``: for blended tiles only.
-
-    The FCN's blocks need GBs of activations a batch; in a heap that is never handed back,
-    allocations made between batches split that space, and on a 20000 px scene the peak
-    varied from 3.2 to 6.4 GB between identical runs (3.2 GB in both runs without).
-    Tiles' activations are a fraction of that (experiments/README.md).
-    """
-    if str(setting).lower() == "auto":
-        return blended
+def _keeps_freed_memory(setting: Any) -> bool:
+    """Whether to keep freed memory for the next batch (``allocator.reuse_freed_memory``)."""
     if not isinstance(setting, bool):
-        raise MinegeoInputError(f"reuse_freed_memory={setting}: expected auto, true or false")
+        raise MinegeoInputError(f"reuse_freed_memory={setting}: expected true or false")
     return setting
 
 

@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
-from minegeo.inference.blocks import SceneBlocks, UnitGrid
+from minegeo.inference.blocks import SceneBlocks, UnitArrays, UnitGrid
 from minegeo.inference.tiling import tile_starts
 from tests.inference.predict_helpers import TRANSFORM
 
@@ -122,3 +122,36 @@ def test_a_window_needing_one_unit_also_decodes_the_next_windows_for_the_other_t
             decoded.append(blocks.decoded)
             np.testing.assert_array_equal(out, _expected(scene, row, col)[:16, :16])
     assert decoded == [2, 2, 4, 4]  # two units at a time, each once
+
+
+def test_unit_arrays_lend_a_spare_large_enough_and_keep_spares_within_room() -> None:
+    arrays = UnitArrays()
+    big = arrays.take((4, 4, 3))
+    arrays.give(big, room=big.nbytes)
+    small = arrays.take((2, 4, 3))  # an edge unit reuses the larger array
+    assert small.shape == (2, 4, 3) and np.shares_memory(small, big)
+    arrays.give(small, room=big.nbytes - 1)  # its whole array does not fit the room: let go
+    assert arrays.spare_bytes == 0
+    fresh = arrays.take((4, 4, 3))
+    assert not np.shares_memory(fresh, big)
+
+
+def test_later_scene_decodes_into_the_earlier_scenes_arrays_within_budget(tmp_path: Path) -> None:
+    first, second = _tiled_scene(tmp_path / "a.tif", 70, 90), _tiled_scene(tmp_path / "b.tif", 70, 90)
+    unit_bytes = 32 * 32 * 12 * 4
+    arrays = UnitArrays()
+    budget_mb = 4 * unit_bytes / 2**20
+    windows = _windows(70, 90)
+    earlier = SceneBlocks(first, range(1, 13), None, windows, SIZE, budget_mb, unit_side=32, arrays=arrays)
+    for number in range(len(windows)):
+        earlier.read(number, np.empty((SIZE, SIZE, 12), np.float32), np.empty((SIZE, SIZE), bool))
+        assert earlier.cached_bytes + arrays.spare_bytes <= 4 * unit_bytes
+    earlier.close()
+    spares = list(arrays._spare)
+    assert arrays.spare_bytes > 0
+    later = SceneBlocks(second, range(1, 13), None, windows, SIZE, budget_mb, unit_side=32, arrays=arrays)
+    out, valid = np.empty((SIZE, SIZE, 12), np.float32), np.empty((SIZE, SIZE), bool)
+    later.read(1, out, valid)
+    np.testing.assert_array_equal(out, _expected(second, *windows[1]))
+    held = [decoded.pixels for decoded in later._cache.values()]
+    assert all(any(np.shares_memory(pixels, spare) for spare in spares) for pixels in held)

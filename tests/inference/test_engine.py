@@ -13,7 +13,7 @@ from affine import Affine
 
 from minegeo.errors import MinegeoInputError
 from minegeo.inference import run_predict
-from minegeo.inference.runner import _reuses_freed_memory, gdal_options
+from minegeo.inference.runner import gdal_options
 from minegeo.tasks.bundle import load_bundle
 from tests.inference.predict_helpers import (
     TRANSFORM,
@@ -246,7 +246,7 @@ def test_read_ahead_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -
         ({"block_cache_mb": "1GB"}, "block_cache_mb=1GB: expected a whole number"),
         ({"compress_level": -3}, "compress_level=-3: expected a whole number"),
         ({"gdal": {"cache_mb": "lots"}}, "gdal.cache_mb=lots: expected a whole number"),
-        ({"reuse_freed_memory": "sometimes"}, "reuse_freed_memory=sometimes: expected auto, true or false"),
+        ({"reuse_freed_memory": "sometimes"}, "reuse_freed_memory=sometimes: expected true or false"),
     ],
 )
 def test_bad_reader_or_output_setting_names_it(
@@ -267,17 +267,6 @@ def test_gdal_cache_gets_the_configured_megabytes(tmp_path: Path) -> None:
     cfg = predict_config(tmp_path / "model.ckpt", tmp_path, tmp_path / "out", gdal={"cache_mb": 48})
     with rasterio.Env(**gdal_options(cfg)):
         assert gdal.GDALGetCacheMax64() == 48 * 2**20
-
-
-@pytest.mark.parametrize(
-    ("setting", "blended", "keeps"),
-    [("auto", True, True), ("auto", False, False), (True, False, True), (False, True, False)],
-)
-def test_freed_memory_is_kept_for_tiled_models_unless_told(
-    setting: object, blended: bool, keeps: bool
-) -> None:
-    # auto: not around the FCN's GBs of block activations, which fragment a kept heap
-    assert _reuses_freed_memory(setting, blended) is keeps
 
 
 def test_bad_read_ahead_names_the_setting(tmp_path: Path, unet_ckpt: Path) -> None:
