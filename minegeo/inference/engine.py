@@ -37,7 +37,7 @@ class Predictor(L.LightningModule):
             what lies past each window's cells).
         tta: ``"none"``, ``"flips"`` (3 views) or ``"d4"`` (8 views: flips and 90° turns).
         channels_last: run the models channels-last, as the windows are read (on a CPU the
-            FCN runs 3x as fast, U-Net-ResNet18 1.2x); ``False`` for a model
+            FCN runs 2-3x as fast, U-Net-ResNet18 1.2x); ``False`` for a model
             whose ``view`` calls need contiguous activations.
     """
 

@@ -1,6 +1,6 @@
 """Reading the windows of predict: whole batches copied straight into one array.
 
-On a CPU, decoding a compressed 12-band GeoTIFF costs about half the CPU of the discovery
+On a CPU, decoding a compressed 12-band GeoTIFF costs nearly as much CPU as the discovery
 FCN's channels-last forward pass, so reads waste nothing: every block of a scene is decoded once
 (:class:`~minegeo.inference.blocks.SceneBlocks`, on several threads), and the dataset
 reads whole batches (``__getitems__``, no per-window copy into a collated batch),
