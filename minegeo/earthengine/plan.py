@@ -1,8 +1,13 @@
 """Export tasks as plain data: what each task exports, where to, and how big it will be.
 
 Planning needs no Earth Engine: it turns patch regions and scan tiles into ``ExportTask``
-rows (geometry, CRS, scale, bands, pixel counts, estimated bytes, destination), which the
+rows (geometry, CRS, grid, bands, pixel counts, estimated bytes, destination), which the
 dry run writes to ``manifest.csv`` and the real run submits.
+
+With periods, every region or tile becomes one task per period, named
+``<name>.<period>``. A task's pixel grid (``crs_transform``) depends on its region, CRS
+and scale only, snapped to whole pixels of the CRS, so the periods of one place stack
+pixel for pixel.
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ from pyproj import CRS, Transformer
 from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE, utm_epsg
 from minegeo.earthengine.grid import ScanTile
 from minegeo.earthengine.names import sanitize_name
+from minegeo.earthengine.periods import Period
 from minegeo.earthengine.regions import PatchRegion
 from minegeo.errors import MinegeoInputError
 
-__all__ = ["BYTES_PER_VALUE", "Destination", "ExportTask", "plan_tasks", "resolve_crs"]
+__all__ = ["BYTES_PER_VALUE", "Destination", "ExportTask", "pixel_grid", "plan_tasks", "resolve_crs"]
+
+#: An affine pixel grid as Earth Engine's ``crsTransform`` takes it:
+#: (x scale, x shear, x origin, y shear, y scale, y origin).
+Transform = tuple[float, float, float, float, float, float]
 
 #: Exports are float32 reflectance.
 BYTES_PER_VALUE = 4
@@ -94,6 +104,10 @@ class ExportTask:
     container: str
     file_prefix: str
     uri: str
+    #: The pixel grid in ``crs``: top-left corner snapped to whole pixels.
+    crs_transform: Transform
+    #: The period whose composite this task exports (None: the collection's dates).
+    period: Period | None = None
 
     @property
     def pixels(self) -> int:
@@ -161,14 +175,47 @@ def pixel_shape(bounds: tuple[float, float, float, float], crs: str, scale: floa
     return math.ceil((right - left) / scale - 1e-6), math.ceil((top - bottom) / scale - 1e-6)
 
 
+def pixel_grid(
+    bounds: tuple[float, float, float, float], crs: str, scale: float
+) -> tuple[Transform, int, int]:
+    """The pixel grid covering a region: its transform (snapped to whole pixels) and size.
+
+    Snapping the corner to a multiple of the pixel size makes the grid a function of the
+    region alone, so exports of the same region in different periods share it.
+
+    Args:
+        bounds: (west, south, east, north) in EPSG:4326.
+        crs: an ``EPSG:<code>`` string.
+        scale: metres per pixel (degrees at Earth Engine's equatorial metre for
+            geographic CRSs).
+
+    Returns:
+        (crsTransform, width, height).
+    """
+    target = CRS.from_user_input(crs)
+    if target.is_geographic:
+        step = scale / EE_METRES_PER_DEGREE
+        left, bottom, right, top = bounds
+    else:
+        step = scale
+        transformer = Transformer.from_crs(4326, target, always_xy=True)
+        left, bottom, right, top = transformer.transform_bounds(*bounds, densify_pts=21)
+    # Rounded to 1e-6 of a pixel first, so float noise never adds a pixel.
+    col0, row0 = math.floor(round(left / step, 6)), math.ceil(round(top / step, 6))
+    col1, row1 = math.ceil(round(right / step, 6)), math.floor(round(bottom / step, 6))
+    transform: Transform = (step, 0.0, col0 * step, 0.0, -step, row0 * step)
+    return transform, col1 - col0, row0 - row1
+
+
 def plan_tasks(
     items: Sequence[PatchRegion | ScanTile],
     destination: Destination,
     crs: str,
     scale: float,
     bands: tuple[str, ...],
+    periods: Sequence[Period] = (),
 ) -> list[ExportTask]:
-    """Turn patch regions or scan tiles into export tasks.
+    """Turn patch regions or scan tiles into export tasks, one per period of each.
 
     Args:
         items: patch regions (files ``<class>/<class>_<id>.tif``) or scan tiles (``scan/...``).
@@ -176,32 +223,43 @@ def plan_tasks(
         crs: ``EPSG:4326``, ``utm`` or ``EPSG:<code>``.
         scale: metres per pixel.
         bands: the exported bands.
+        periods: the periods to export (names ``<name>.<period>``); none: one task per
+            item, named after it, from the collection's dates.
 
     Returns:
-        one task per item, in order.
+        the tasks, period by period, items in order within each.
     """
-    tasks = []
-    for item in items:
-        kind: Literal["patch", "tile"] = "patch" if isinstance(item, PatchRegion) else "tile"
-        group = item.label if isinstance(item, PatchRegion) else SCAN_GROUP
-        task_crs = resolve_crs(crs, item.bounds)
-        width, height = pixel_shape(item.bounds, task_crs, scale)
-        container, file_prefix = destination.locate(group, item.name)
-        uri = destination.uri(container, file_prefix)
-        tasks.append(
-            ExportTask(
-                item.name,
-                kind,
-                group,
-                item.bounds,
-                task_crs,
-                scale,
-                bands,
-                width,
-                height,
-                container,
-                file_prefix,
-                uri,
-            )
-        )
-    return tasks
+    chosen: Sequence[Period | None] = periods or [None]
+    return [_task(item, destination, crs, scale, bands, period) for period in chosen for item in items]
+
+
+def _task(
+    item: PatchRegion | ScanTile,
+    destination: Destination,
+    crs: str,
+    scale: float,
+    bands: tuple[str, ...],
+    period: Period | None,
+) -> ExportTask:
+    kind: Literal["patch", "tile"] = "patch" if isinstance(item, PatchRegion) else "tile"
+    group = item.label if isinstance(item, PatchRegion) else SCAN_GROUP
+    name = item.name if period is None else f"{item.name}.{period.label}"
+    task_crs = resolve_crs(crs, item.bounds)
+    transform, width, height = pixel_grid(item.bounds, task_crs, scale)
+    container, file_prefix = destination.locate(group, name)
+    return ExportTask(
+        name,
+        kind,
+        group,
+        item.bounds,
+        task_crs,
+        scale,
+        bands,
+        width,
+        height,
+        container,
+        file_prefix,
+        destination.uri(container, file_prefix),
+        transform,
+        period,
+    )

@@ -15,13 +15,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from minegeo.earthengine import auth
 from minegeo.earthengine.collection import CompositeSpec
 from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE
 from minegeo.earthengine.grid import ScanTile, read_aoi, scan_grid
 from minegeo.earthengine.manifest import merge_manifest, read_manifest, write_manifest
+from minegeo.earthengine.periods import Period, parse_periods
 from minegeo.earthengine.plan import Destination, ExportTask, plan_tasks
 from minegeo.earthengine.regions import PatchRegion, hard_negatives, patch_regions, sample_negatives
 from minegeo.earthengine.sources import read_sites
@@ -48,6 +49,8 @@ class ExportSummary:
     estimated_bytes: int
     by_group: dict[str, int]
     states: dict[str, int] = field(default_factory=dict)
+    #: Labels of the exported periods (empty: one composite from the collection's dates).
+    periods: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """Human-readable totals, one fact per line."""
@@ -58,6 +61,10 @@ class ExportSummary:
             f"estimated size: {_human_bytes(self.estimated_bytes)} (float32, uncompressed)",
             f"manifest: {self.manifest}",
         ]
+        if self.periods:
+            lines.insert(
+                1, f"periods: {len(self.periods)} ({', '.join(self.periods)}), one task each per site or tile"
+            )
         if self.states:
             lines.append("states: " + ", ".join(f"{n} {state}" for state, n in sorted(self.states.items())))
         return lines
@@ -112,7 +119,21 @@ def plan_from_config(cfg: DictConfig) -> list[ExportTask]:
         cfg.collection.crs,
         float(cfg.collection.scale),
         composite_spec(cfg.collection).bands,
+        export_periods(cfg.periods),
     )
+
+
+def export_periods(setting: Any) -> list[Period]:
+    """The ``periods`` of the config (none: one composite from the collection's dates).
+
+    Raises:
+        MinegeoInputError: for a value that is not a list of periods, or a bad period.
+    """
+    if setting is None:
+        return []
+    if isinstance(setting, str | int) or not isinstance(setting, Sequence | ListConfig):
+        raise MinegeoInputError(f"periods={setting}: expected a list such as [2019,2020] or [2025Q1,2025Q2]")
+    return parse_periods(setting)
 
 
 def training_sites(cfg: DictConfig, aoi: shapely.Geometry | None) -> gpd.GeoDataFrame:
@@ -208,4 +229,5 @@ def _summarise(out: Path, manifest: Path, tasks: list[ExportTask]) -> ExportSumm
         estimated_bytes=sum(task.estimated_bytes for task in tasks),
         by_group=by_group,
         states={},
+        periods=sorted({task.period.label for task in tasks if task.period}),
     )

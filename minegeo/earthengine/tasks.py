@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,6 +86,8 @@ class TaskPolicy:
 def build_export(ee: Any, task: ExportTask, spec: CompositeSpec, destination: Destination) -> Any:
     """The (unstarted) Earth Engine task exporting ``task``'s region of the composite.
 
+    A task of a period takes its composite from that period's dates instead of ``spec``'s.
+
     Args:
         ee: the Earth Engine module (or a fake).
         task: the planned task.
@@ -96,12 +98,16 @@ def build_export(ee: Any, task: ExportTask, spec: CompositeSpec, destination: De
         an ``ee.batch.Task``.
     """
     region = ee.Geometry.Rectangle(list(task.bounds), "EPSG:4326", False)
+    if task.period is not None:
+        spec = replace(spec, start=task.period.start_text, end=task.period.end_text)
     arguments = {
         "image": composite(ee, spec, region),
         "description": task.name,
         "fileNamePrefix": task.file_prefix,
         "region": region,
-        "scale": task.scale,
+        # The snapped grid, not a scale: Earth Engine would place a scale's grid itself,
+        # and the periods of one place must share theirs.
+        "crsTransform": list(task.crs_transform),
         "crs": task.crs,
         "maxPixels": MAX_PIXELS,
         "fileFormat": "GeoTIFF",

@@ -35,8 +35,13 @@ def mapped(image: object) -> Traced:
     return traced
 
 
-def test_default_composite_chain(fake_ee: FakeEE) -> None:
+def test_default_composite_chain_masks_with_cloud_score_plus(fake_ee: FakeEE) -> None:
     image, _ = build(fake_ee)
+    assert chain(image) == [*MASKED[:4], "linkCollection", *MASKED[4:]]
+
+
+def test_qa60_composite_chain(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee, cloud_mask="qa60")
     assert chain(image) == MASKED
 
 
@@ -60,12 +65,33 @@ def test_filters_date_bounds_and_cloudy_pixel_percentage(fake_ee: FakeEE) -> Non
 
 
 def test_qa60_mask_tests_opaque_and_cirrus_bits(fake_ee: FakeEE) -> None:
-    traced = mapped(build(fake_ee)[0])
+    traced = mapped(build(fake_ee, cloud_mask="qa60")[0])
     assert chain(traced.body) == ["updateMask"] and traced.body.receiver is traced.parameter
     assert [call.args for call in calls_named(traced.body, "select")] == [("QA60",)]
     assert sorted(call.args[0] for call in calls_named(traced.body, "bitwiseAnd")) == [1 << 10, 1 << 11]
-    assert [call.args for call in calls_named(traced.body, "eq")] == [(0,), (0,)]
-    assert len(calls_named(traced.body, "And")) == 1
+    assert len(calls_named(traced.body, "Not")) == 1
+
+
+def test_qa60_before_baseline_04_reads_qa60_only(fake_ee: FakeEE) -> None:
+    body = mapped(build(fake_ee, cloud_mask="qa60", start="2021-01-01", end="2022-01-25")[0]).body
+    assert [call.args for call in calls_named(body, "select")] == [("QA60",)]
+
+
+@pytest.mark.parametrize(("start", "end"), [("2021-07-01", "2022-07-01"), ("2024-01-01", "2025-01-01")])
+def test_qa60_from_baseline_04_falls_back_to_msk_classi_bands(fake_ee: FakeEE, start: str, end: str) -> None:
+    body = mapped(build(fake_ee, cloud_mask="qa60", start=start, end=end)[0]).body
+    selected = [call.args for call in calls_named(body, "select")]
+    assert sorted(selected) == [("MSK_CLASSI_CIRRUS",), ("MSK_CLASSI_OPAQUE",), ("QA60",)]
+
+
+def test_qa60_missing_or_empty_flag_bands_count_as_clear(fake_ee: FakeEE) -> None:
+    body = mapped(build(fake_ee, cloud_mask="qa60", start="2024-01-01", end="2025-01-01")[0]).body
+    (defaults,) = calls_named(body, "addBands")
+    constant, names, overwrite = defaults.args
+    assert constant.args == (["QA60", "MSK_CLASSI_OPAQUE", "MSK_CLASSI_CIRRUS"],)
+    assert step(constant, "constant").args == ([0, 0, 0],)
+    assert names is None and overwrite is False  # a band the scene has keeps its values
+    assert [call.args for call in calls_named(body, "unmask")] == [(0,), (0,), (0,)]
 
 
 def test_cloud_score_plus_links_by_system_index_and_thresholds_cs_cdf(fake_ee: FakeEE) -> None:
@@ -105,6 +131,8 @@ def test_optional_b8a_band(fake_ee: FakeEE) -> None:
         ({"cloud_mask": "bits35"}, r"collection.cloud_mask 'bits35' is not valid"),
         ({"bands": ("B2", "B13")}, r"collection.bands \['B2', 'B13'\] is not valid"),
         ({"cs_threshold": 1.5}, r"collection.cs_threshold 1.5 is not valid"),
+        ({"start": "2020-01-01", "end": "2019-01-01"}, r"collection.start '2020-01-01' and end"),
+        ({"end": "2019-13-01"}, r"expected dates YYYY-MM-DD with start before end"),
     ],
 )
 def test_invalid_spec_is_refused(spec: dict[str, object], message: str) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pyproj import Transformer
 
 from minegeo import SENTINEL2_BANDS
 from minegeo.earthengine.geodesy import square_bounds
 from minegeo.earthengine.grid import ScanTile
-from minegeo.earthengine.plan import Destination, pixel_shape, plan_tasks, resolve_crs
+from minegeo.earthengine.periods import parse_periods
+from minegeo.earthengine.plan import Destination, pixel_grid, pixel_shape, plan_tasks, resolve_crs
 from minegeo.earthengine.regions import PatchRegion
 from minegeo.errors import MinegeoInputError
 
@@ -80,3 +82,43 @@ def test_unknown_crs_is_refused() -> None:
 def test_wkt_is_the_region_in_degrees() -> None:
     (task,) = plan_tasks([TILE], Destination(), "EPSG:4326", 10, ("B2",))
     assert task.wkt.startswith("POLYGON ((-43.6 -19.5, -43.6 -18.7")
+
+
+def test_periods_give_one_task_each_with_the_period_in_the_name() -> None:
+    periods = parse_periods([2019, "2020"])
+    tasks = plan_tasks([PATCH, TILE], Destination("drive", folder="minegeo"), "utm", 10, ("B2",), periods)
+    assert [t.name for t in tasks] == [
+        "mine_7.2019",
+        "scan_mg_r000_c001.2019",
+        "mine_7.2020",
+        "scan_mg_r000_c001.2020",
+    ]
+    assert [t.file_prefix for t in tasks] == [t.name for t in tasks]
+    assert [t.period.label for t in tasks if t.period] == ["2019", "2019", "2020", "2020"]
+
+
+def test_periods_of_one_place_share_its_grid() -> None:
+    first, second = plan_tasks([TILE], Destination(), "utm", 10, ("B2",), parse_periods([2019, 2020]))
+    assert (first.crs, first.crs_transform, first.width, first.height) == (
+        second.crs,
+        second.crs_transform,
+        second.width,
+        second.height,
+    )
+
+
+@pytest.mark.parametrize("crs", ["utm", "EPSG:4326"])
+def test_grid_corner_is_snapped_to_whole_pixels(crs: str) -> None:
+    (task,) = plan_tasks([PATCH], Destination(), crs, 10, ("B2",))
+    step, _, left, _, minus_step, top = task.crs_transform
+    assert minus_step == -step and round(left / step, 6).is_integer() and round(top / step, 6).is_integer()
+
+
+def test_grid_covers_the_region() -> None:
+    transform, width, height = pixel_grid(PATCH.bounds, "EPSG:32723", 10)
+    left, bottom, right, top = Transformer.from_crs(4326, 32723, always_xy=True).transform_bounds(
+        *PATCH.bounds, densify_pts=21
+    )
+    assert transform[2] <= left and transform[2] + width * 10 >= right
+    assert transform[5] >= top and transform[5] - height * 10 <= bottom
+    assert width - (right - left) / 10 < 2

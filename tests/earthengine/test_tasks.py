@@ -11,6 +11,7 @@ import pytest
 from minegeo import SENTINEL2_BANDS
 from minegeo.earthengine.collection import CompositeSpec
 from minegeo.earthengine.manifest import merge_manifest, read_manifest, stamp
+from minegeo.earthengine.periods import parse_periods
 from minegeo.earthengine.plan import Destination, ExportTask, plan_tasks
 from minegeo.earthengine.regions import PatchRegion
 from minegeo.earthengine.tasks import (
@@ -24,7 +25,7 @@ from minegeo.earthengine.tasks import (
     submit_all,
 )
 from minegeo.errors import MinegeoInputError
-from tests.earthengine.fake_ee import FakeEE, FakeTask, chain, step
+from tests.earthengine.fake_ee import FakeEE, FakeTask, calls_named, chain, step
 
 BOUNDS = (-44.0, -20.1, -43.98, -20.08)
 NO_RETRY_WAIT = RetryPolicy(attempts=3, base_seconds=1, max_seconds=4)
@@ -45,7 +46,12 @@ def test_drive_export_arguments(fake_ee: FakeEE) -> None:
         "mine_0",
         "mine_0",
     )
-    assert (kwargs["scale"], kwargs["crs"], kwargs["fileFormat"]) == (10, "EPSG:4326", "GeoTIFF")
+    assert (kwargs["crsTransform"], kwargs["crs"], kwargs["fileFormat"]) == (
+        list(task.crs_transform),
+        "EPSG:4326",
+        "GeoTIFF",
+    )
+    assert "scale" not in kwargs  # Earth Engine would choose the grid of a scale itself
     assert kwargs["maxPixels"] == MAX_PIXELS
     assert "bucket" not in kwargs
 
@@ -71,6 +77,29 @@ def test_cloud_storage_export_arguments(fake_ee: FakeEE) -> None:
     assert call.path == "ee.batch.Export.image.toCloudStorage()"
     assert (call.kwargs["bucket"], call.kwargs["fileNamePrefix"]) == ("my-bucket", "s2/mine/mine_0")
     assert call.kwargs["crs"] == "EPSG:32723" and "folder" not in call.kwargs
+
+
+def test_a_period_task_takes_its_composite_from_the_period(fake_ee: FakeEE) -> None:
+    regions = [PatchRegion("mine_0", "mine", BOUNDS)]
+    periods = parse_periods(["2021Q4", "2023"])
+    spec = CompositeSpec(cloud_mask="qa60", start="2019-01-01", end="2020-01-01")
+    images = [
+        build_export(fake_ee, task, spec, Destination()).call.kwargs["image"]
+        for task in plan_tasks(regions, Destination(), "utm", 10, SENTINEL2_BANDS, periods)
+    ]
+    assert [step(image, "filterDate").args for image in images] == [
+        ("2021-10-01", "2022-01-01"),
+        ("2023-01-01", "2024-01-01"),
+    ]
+    selected = [
+        sorted(
+            call.args[0]
+            for call in calls_named(step(image, "map"), "select")
+            if call.args[0] != list(SENTINEL2_BANDS)
+        )
+        for image in images
+    ]
+    assert selected == [["QA60"], ["MSK_CLASSI_CIRRUS", "MSK_CLASSI_OPAQUE", "QA60"]]
 
 
 @pytest.mark.parametrize(
