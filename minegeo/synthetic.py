@@ -1,4 +1,4 @@
-"""Make the synthetic demo world: ``python -m minegeo.synthetic out=DIR seed=S size=demo|small``."""
+"""Make the synthetic demo world: ``python -m minegeo.synthetic out=DIR seed=S size=S [periods=N]``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def main(cfg: DictConfig) -> None:
     from minegeo.datasets.synthetic import make_world
 
     try:
-        root = make_world(cfg.out, seed=int(cfg.seed), size=cfg.size)
+        root = make_world(cfg.out, seed=int(cfg.seed), size=cfg.size, periods=cfg.periods)
     except MinegeoInputError as error:
         raise SystemExit(f"error: {error}") from None
     print(f"world: {root}")

@@ -14,6 +14,14 @@
 
 Same seed, same bytes. Scenes mimic the Iron Quadrangle of Minas Gerais, where the
 paper's registered mines and dams concentrate.
+
+With ``periods=N`` (N > 1) every place is written at N yearly periods, as
+``scenes/<place>.<period>.tif`` (``scene_00.2019.tif``...): mines and dams open, grow and
+close between periods, the seasons and water levels vary, and clouds differ
+(``minegeo.datasets._world.timeline``). ``labels.gpkg`` then holds each mine or dam at
+its largest, with ``first_period``, ``last_period``, ``life`` (stable, growing, new,
+gone) and ``area_m2_<period>``; the patches are cut from the last period, of the features
+seen in it. ``periods=1`` is the world above, byte for byte.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import rasterio
 from rasterio.windows import Window
 
 from minegeo import SENTINEL2_BANDS
-from minegeo.datasets._world import patches, registries
+from minegeo.datasets._world import patches, registries, timeline
 from minegeo.datasets._world.scene import CRS, RESOLUTION, Scene, SceneRecipe, cut, make_scene, write_raster
 from minegeo.datasets.raster import open_raster
 from minegeo.errors import MinegeoInputError
@@ -44,6 +52,8 @@ REGISTERED_SHARE = 0.6
 FIRST_ORIGIN = (609_960.0, 7_790_040.0)
 #: Gap between neighbouring scenes, in metres.
 SCENE_GAP_M = 3_000.0
+#: Most periods a world holds (yearly, from 2019).
+MAX_PERIODS = 12
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,9 @@ WORLD_SIZES: dict[str, WorldSize] = {
 }
 
 
-def make_world(out: str | Path, seed: int = 0, size: Literal["small", "demo"] = "demo") -> Path:
+def make_world(
+    out: str | Path, seed: int = 0, size: Literal["small", "demo"] = "demo", periods: int = 1
+) -> Path:
     """Generate a synthetic world into ``out``.
 
     The world is built in a hidden sibling folder and renamed into place when complete,
@@ -97,16 +109,22 @@ def make_world(out: str | Path, seed: int = 0, size: Literal["small", "demo"] = 
         out: folder to create (or an existing empty one).
         seed: random seed; the same seed gives the same bytes.
         size: ``small`` (tests) or ``demo``.
+        periods: number of yearly periods each place is written at (1: no periods).
 
     Returns:
         ``out``.
 
     Raises:
-        MinegeoInputError: if ``size`` is unknown or ``out`` is a non-empty folder or a file.
+        MinegeoInputError: if ``size`` or ``periods`` is invalid or ``out`` is a non-empty
+            folder or a file.
     """
     if size not in WORLD_SIZES:
         raise MinegeoInputError(
             f"synthetic world size={size!r} is unknown; expected one of {sorted(WORLD_SIZES)}"
+        )
+    if isinstance(periods, bool) or not isinstance(periods, int) or not 1 <= periods <= MAX_PERIODS:
+        raise MinegeoInputError(
+            f"synthetic world periods={periods!r} is not valid; expected a whole number 1..{MAX_PERIODS}"
         )
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -115,7 +133,10 @@ def make_world(out: str | Path, seed: int = 0, size: Literal["small", "demo"] = 
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
-        _generate(partial, seed, size)
+        if periods == 1:
+            _generate(partial, seed, size)
+        else:
+            _generate_series(partial, seed, size, periods)
         os.replace(partial, out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
@@ -211,6 +232,68 @@ def _generate(root: Path, seed: int, size: str) -> None:
         scene.bands = scene.bands[:, :0, :0]  # the pixels are on disk; keep memory flat
         scenes.append(scene)
     _write_vectors(root, rng, scenes, spots, seed, size)
+
+
+def _origin(index: int, spec: WorldSize) -> tuple[float, float]:
+    return (FIRST_ORIGIN[0] + index * (spec.recipe.shape[1] * RESOLUTION + SCENE_GAP_M), FIRST_ORIGIN[1])
+
+
+def _generate_series(root: Path, seed: int, size: str, periods: int) -> None:
+    """Write a world whose places are seen at ``periods`` periods; world.json last."""
+    spec = WORLD_SIZES[size]
+    rng = np.random.default_rng(seed)
+    labels = timeline.period_labels(periods)
+    places, spots = [], []
+    next_ids = Counter({"m": 1, "d": 1, "l": 1, "not_mine": 1, "no_ore": 1})
+    (root / "scenes").mkdir()
+    for index, place_rng in enumerate(rng.spawn(spec.scenes)):
+        ids = (next_ids["m"], next_ids["d"], next_ids["l"])
+        scenes, lives = timeline.make_scene_series(
+            place_rng, spec.recipe, f"scene_{index:02d}", _origin(index, spec), ids, labels
+        )
+        next_ids.update(Counter(f.id[0] for f in scenes[0].features))
+        for scene in scenes:
+            write_raster(root / "scenes" / f"{scene.stem}.tif", scene.bands, scene.transform)
+        gone = {f.id for f, life in zip(scenes[-1].features, lives, strict=True) if life.scales[-1] == 0}
+        place_spots = [
+            spot
+            for spot in _patch_spots(place_rng, scenes[-1], spec, next_ids)
+            if spot.id.split("-")[0] not in gone
+        ]
+        _write_patches(root, scenes[-1], place_spots)
+        spots += place_spots
+        for scene in scenes:
+            scene.bands = scene.bands[:, :0, :0]
+        places.append((scenes, lives))
+    _write_series_vectors(root, rng, places, spots, (seed, size, labels))
+
+
+def _write_series_vectors(
+    root: Path,
+    rng: np.random.Generator,
+    places: list[tuple[list[Scene], list[timeline.Lifecycle]]],
+    spots: list[patches.PatchSpot],
+    world: tuple[int, str, list[str]],
+) -> None:
+    """labels (with periods), look-alikes, concessions, the ANM list, and world.json."""
+    seed, size, labels = world
+    last = [scenes[-1] for scenes, _ in places]
+    registered = registries.set_registration(rng, last, REGISTERED_SHARE)
+    frame = registries.series_labels_frame(places, registered, labels)
+    registries.write_gpkg(frame, root / "labels.gpkg")
+    registries.write_gpkg(registries.lookalikes_frame(last), root / "lookalikes.gpkg")
+    registries.write_gpkg(registries.concessions_frame(rng, frame), root / "registered.gpkg")
+    anm_ids = registries.write_anm(rng, frame, root / "anm_dams.tsv")
+    every_scene = [scene for scenes, _ in places for scene in scenes]
+    summary = _summary(every_scene, spots, frame, anm_ids, seed, size)
+    summary["counts"]["lookalikes"] = dict(
+        sorted(Counter(f.kind for s in last for f in s.features[_mined(s) :]).items())
+    )
+    summary["periods"] = labels
+    summary["lives"] = {row.id: row.life for row in frame.itertuples()}
+    (root / "world.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def _patch_spots(

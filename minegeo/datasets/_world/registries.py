@@ -20,6 +20,7 @@ from pyproj import Transformer
 from shapely.geometry import box, shape
 
 from minegeo.datasets._world.scene import CRS, Scene
+from minegeo.datasets._world.timeline import Lifecycle
 
 #: GeoPackages stamp their write time; a fixed one keeps same seed, same bytes.
 GPKG_DATE = "2020-01-01T00:00:00Z"
@@ -122,6 +123,49 @@ def labels_frame(scenes: list[Scene], registered: set[str]) -> gpd.GeoDataFrame:
                         "geometry": outline(scene, index),
                     }
                 )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS).to_crs("EPSG:4326")
+
+
+def series_labels_frame(
+    places: list[tuple[list[Scene], list[Lifecycle]]], registered: set[str], periods: list[str]
+) -> gpd.GeoDataFrame:
+    """Mine and dam polygons of a world with periods (labels.gpkg), in EPSG:4326.
+
+    Each polygon is the feature at its largest; ``first_period`` and ``last_period`` say
+    when it is seen, and ``area_m2_<period>`` its painted area then (0 where absent).
+
+    Args:
+        places: each place's scenes (one per period) and feature lifecycles.
+        registered: ids of the registered features.
+        periods: the period labels, in order.
+
+    Returns:
+        the labels, one row per mine or dam.
+    """
+    rows = []
+    for scenes, lives in places:
+        pixel_m2 = abs(scenes[0].transform.a * scenes[0].transform.e)
+        for index, (feature, life) in enumerate(zip(scenes[0].features, lives, strict=True)):
+            if feature.kind not in ("mine", "tailings_dam"):
+                continue
+            areas = {
+                f"area_m2_{label}": float((scene.owner == index + 1).sum() * pixel_m2)
+                for label, scene in zip(periods, scenes, strict=True)
+            }
+            rows.append(
+                {
+                    "id": feature.id,
+                    "class": feature.kind,
+                    "registered": feature.id in registered,
+                    "ore_type": feature.ore_type,
+                    "scene": scenes[0].stem.rpartition(".")[0],
+                    "first_period": periods[life.first],
+                    "last_period": periods[life.last],
+                    "life": life.life,
+                    **areas,
+                    "geometry": outline(scenes[life.largest], index),
+                }
+            )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS).to_crs("EPSG:4326")
 
 

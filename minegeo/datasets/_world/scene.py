@@ -93,16 +93,39 @@ def make_scene(
     mines = features.place_mines_and_dams(rng, canvas, district, (recipe.mines, recipe.dams), first_ids[:2])
     kinds = list(recipe.lookalikes)
     lookalikes = features.place_lookalikes(rng, canvas, district, kinds, first_ids[2], mines)
+    bands = render(rng, canvas, recipe.clouds, mines)
+    return Scene(stem, bands, scene_transform(origin), [*mines, *lookalikes], canvas.owner)
+
+
+def render(
+    rng: np.random.Generator, canvas: landscape.Canvas, clouds: float, mines: list[features.Feature]
+) -> np.ndarray:
+    """Reflectance of a painted canvas: mixed, shaded, hazed, noised, quantised, clouded.
+
+    Args:
+        rng: random generator (atmosphere, noise and clouds are drawn from it).
+        canvas: the painted canvas.
+        clouds: share of pixels drawn as cloud holes.
+        mines: the mines and dams, whose patch areas are kept clear.
+
+    Returns:
+        (12, H, W) float32 reflectance, NaN in cloud holes.
+    """
     bands = spectra.mix(canvas.fractions) * canvas.shade
     landscape.add_atmosphere(rng, bands)
     bands += rng.standard_normal(bands.shape, dtype=np.float32) * np.float32(spectra.NOISE_SIGMA)
     bands = spectra.quantise(spectra.to_native_resolution(bands))
-    holes = landscape.cloud_holes(rng, recipe.shape, recipe.clouds, canvas.owner > 0) & ~_mine_patch_areas(
+    shape = canvas.owner.shape
+    holes = landscape.cloud_holes(rng, shape, clouds, canvas.owner > 0) & ~_mine_patch_areas(
         canvas.owner, mines
     )
     bands[:, holes] = np.nan
-    transform = Affine.translation(*origin) * Affine.scale(RESOLUTION, -RESOLUTION)
-    return Scene(stem, bands, transform, [*mines, *lookalikes], canvas.owner)
+    return bands
+
+
+def scene_transform(origin: tuple[float, float]) -> Affine:
+    """Pixel to UTM transform of a scene whose top-left corner is ``origin``."""
+    return Affine.translation(*origin) * Affine.scale(RESOLUTION, -RESOLUTION)
 
 
 def _mine_patch_areas(owner: np.ndarray, mines: list[features.Feature]) -> np.ndarray:
