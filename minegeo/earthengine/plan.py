@@ -23,9 +23,9 @@ from pyproj import CRS, Transformer
 from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE, utm_epsg
 from minegeo.earthengine.grid import ScanTile
 from minegeo.earthengine.names import sanitize_name
-from minegeo.earthengine.periods import Period
 from minegeo.earthengine.regions import PatchRegion
 from minegeo.errors import MinegeoInputError
+from minegeo.periods import Period
 
 __all__ = ["BYTES_PER_VALUE", "Destination", "ExportTask", "pixel_grid", "plan_tasks", "resolve_crs"]
 

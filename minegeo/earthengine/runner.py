@@ -22,13 +22,13 @@ from minegeo.earthengine.collection import CompositeSpec
 from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE
 from minegeo.earthengine.grid import ScanTile, read_aoi, scan_grid
 from minegeo.earthengine.manifest import merge_manifest, read_manifest, write_manifest
-from minegeo.earthengine.periods import Period, parse_periods
 from minegeo.earthengine.plan import Destination, ExportTask, plan_tasks
 from minegeo.earthengine.regions import PatchRegion, hard_negatives, patch_regions, sample_negatives
 from minegeo.earthengine.sources import read_sites
 from minegeo.earthengine.tasks import RetryPolicy, TaskPolicy, build_export, submit_all
 from minegeo.errors import MinegeoInputError
 from minegeo.io import atomic_path
+from minegeo.periods import Period, parse_periods
 
 __all__ = ["ExportSummary", "plan_from_config", "run_export"]
 

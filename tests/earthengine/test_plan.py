@@ -8,10 +8,10 @@ from pyproj import Transformer
 from minegeo import SENTINEL2_BANDS
 from minegeo.earthengine.geodesy import square_bounds
 from minegeo.earthengine.grid import ScanTile
-from minegeo.earthengine.periods import parse_periods
 from minegeo.earthengine.plan import Destination, pixel_grid, pixel_shape, plan_tasks, resolve_crs
 from minegeo.earthengine.regions import PatchRegion
 from minegeo.errors import MinegeoInputError
+from minegeo.periods import parse_periods
 
 PATCH = PatchRegion("mine_7", "mine", square_bounds(-19.9, -43.9, 2010.0))
 TILE = ScanTile("scan_mg_r000_c001", 0, 1, (-44.4, -19.5, -43.6, -18.7))

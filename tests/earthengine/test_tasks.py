@@ -11,7 +11,6 @@ import pytest
 from minegeo import SENTINEL2_BANDS
 from minegeo.earthengine.collection import CompositeSpec
 from minegeo.earthengine.manifest import merge_manifest, read_manifest, stamp
-from minegeo.earthengine.periods import parse_periods
 from minegeo.earthengine.plan import Destination, ExportTask, plan_tasks
 from minegeo.earthengine.regions import PatchRegion
 from minegeo.earthengine.tasks import (
@@ -25,6 +24,7 @@ from minegeo.earthengine.tasks import (
     submit_all,
 )
 from minegeo.errors import MinegeoInputError
+from minegeo.periods import parse_periods
 from tests.earthengine.fake_ee import FakeEE, FakeTask, calls_named, chain, step
 
 BOUNDS = (-44.0, -20.1, -43.98, -20.08)

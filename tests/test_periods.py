@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from minegeo.earthengine.periods import parse_period, parse_periods, split_period
 from minegeo.errors import MinegeoInputError
+from minegeo.periods import parse_period, parse_periods, split_period
 
 
 def test_a_year_is_the_calendar_year() -> None:

@@ -1,4 +1,7 @@
-"""Periods a time series is exported at: years, quarters, or explicit date ranges.
+"""Periods of a time series: years, quarters, or explicit date ranges.
+
+Export composites one per period (``minegeo.earthengine``), and predict's change stage
+(``minegeo.change``) reads them back from file names; both use these.
 
 A period has a label that names its files (``<place>.<period>.tif``) and a half-open
 date range ``[start, end)`` its composite takes scenes from:
