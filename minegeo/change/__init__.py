@@ -2,30 +2,41 @@
 
 Predict runs :func:`run_change_stage` after the scan and the report when the input holds
 several periods of a place (``<place>.<period>.tif``, or a CSV of ``path,period``).
+Names are re-exported lazily (PEP 562), so predict's settings and scene discovery can
+read ``params`` and ``series`` without importing geopandas.
 """
 
-from minegeo.change.outputs import change_markdown, change_summary, write_change_files
-from minegeo.change.raster import CHANGE_BANDS, write_change_raster
-from minegeo.change.series import SeriesMap, TimeSeries, is_series_csv, read_series_csv, time_series
-from minegeo.change.sites import STATUSES, ChangeParams, counted_periods, match_sites, site_status
-from minegeo.change.stage import run_change_stage, wants_change
+from __future__ import annotations
 
-__all__ = [
-    "CHANGE_BANDS",
-    "STATUSES",
-    "ChangeParams",
-    "SeriesMap",
-    "TimeSeries",
-    "change_markdown",
-    "change_summary",
-    "counted_periods",
-    "is_series_csv",
-    "match_sites",
-    "read_series_csv",
-    "run_change_stage",
-    "site_status",
-    "time_series",
-    "wants_change",
-    "write_change_files",
-    "write_change_raster",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ChangeParams": "params",
+    "SeriesMap": "series",
+    "TimeSeries": "series",
+    "check_series": "series",
+    "is_series_csv": "series",
+    "read_series_csv": "series",
+    "series_stems": "series",
+    "time_series": "series",
+    "STATUSES": "sites",
+    "counted_periods": "sites",
+    "match_sites": "sites",
+    "site_status": "sites",
+    "CHANGE_BANDS": "raster",
+    "write_change_raster": "raster",
+    "change_markdown": "outputs",
+    "change_summary": "outputs",
+    "write_change_files": "outputs",
+    "run_change_stage": "stage",
+    "wants_change": "stage",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

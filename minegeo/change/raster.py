@@ -30,8 +30,9 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
+from minegeo.change.params import ChangeParams
 from minegeo.change.series import TimeSeries
-from minegeo.change.sites import ChangeParams, counted_periods
+from minegeo.change.sites import counted_periods
 from minegeo.inference.detections import detection_band_indexes, probability_classes, read_probabilities
 from minegeo.io import atomic_path
 

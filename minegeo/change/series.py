@@ -11,14 +11,23 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from minegeo.errors import MinegeoInputError
 from minegeo.periods import Period, parse_period, split_period
 
-__all__ = ["SeriesMap", "TimeSeries", "is_series_csv", "read_series_csv", "time_series"]
+__all__ = [
+    "SeriesMap",
+    "TimeSeries",
+    "check_series",
+    "is_series_csv",
+    "read_series_csv",
+    "series_stems",
+    "time_series",
+    "wants_change",
+]
 
 #: A stem ending in ``.<something that starts like a period>``: a period name gone wrong.
 _LOOKS_LIKE_PERIOD = re.compile(r"\.\d{4}[^.]*$")
@@ -79,7 +88,7 @@ def time_series(maps: Iterable[tuple[str, Path, Path]]) -> list[TimeSeries]:
             continue
         place, label = split
         groups[place].append(SeriesMap(parse_period(label), stem, Path(prob), Path(scene)))
-    series = []
+    series: list[TimeSeries] = []
     for place, items in sorted(groups.items()):
         items.sort(key=lambda item: item.period)
         labels = [item.period.label for item in items]
@@ -144,3 +153,76 @@ def _csv_row(path: Path, line: int, row: dict[str, str]) -> tuple[Path, Period]:
         return scene, parse_period(label)
     except MinegeoInputError as error:
         raise MinegeoInputError(f"{path}, line {line}: {error}") from None
+
+
+def series_stems(path: str | Path) -> list[tuple[Path, str]]:
+    """The scenes a ``path,period`` CSV lists, each named ``<place>.<period>``.
+
+    A file already named ``<place>.<period>.tif`` keeps its name when the CSV gives it
+    the same period; any other file is called ``<stem>.<period>``.
+
+    Args:
+        path: the CSV.
+
+    Returns:
+        (file, scene name) per row.
+
+    Raises:
+        MinegeoInputError: for a bad CSV (see :func:`read_series_csv`), or a file whose
+            name holds another period than its row.
+    """
+    named = []
+    for scene, period in read_series_csv(path):
+        split = split_period(scene.stem)
+        if split is not None and split[1] != period.label:
+            raise MinegeoInputError(
+                f"{path}: {scene.name} is named for period {split[1]} but listed as {period.label}; "
+                "expected the same period"
+            )
+        named.append((scene, scene.stem if split else f"{scene.stem}.{period.label}"))
+    return named
+
+
+def wants_change(mode: bool | str, series: Sequence[TimeSeries]) -> bool:
+    """Whether the stage runs: ``auto`` when a place has several periods; ``true`` / ``false`` force it.
+
+    Raises:
+        MinegeoInputError: for ``change=true`` when no scene name carries a period.
+    """
+    if mode is False:
+        return False
+    if mode is True and not series:
+        raise MinegeoInputError(
+            "change=true, but no scene is named <place>.<period> (such as scene_00.2019.tif); expected "
+            "the names the export writes, or input=<CSV of path,period>"
+        )
+    return mode is True or any(len(place.maps) > 1 for place in series)
+
+
+def check_series(stems: Sequence[str], mode: bool | str) -> bool:
+    """Check the time series of a run's scene names before the scan; whether the stage will run.
+
+    Args:
+        stems: every scene's name.
+        mode: predict's ``change`` (auto, True, False).
+
+    Returns:
+        whether the change stage runs after the scan.
+
+    Raises:
+        MinegeoInputError: for an unparseable period, a period given twice, ``change=true``
+            without periods, or (when the stage runs) a place missing one of the run's periods.
+    """
+    series = time_series([(stem, Path(stem), Path(stem)) for stem in stems])
+    if not wants_change(mode, series):
+        return False
+    every = sorted({period for place in series for period in place.periods})
+    for place in series:
+        missing = [period.label for period in every if period not in place.periods]
+        if missing:
+            raise MinegeoInputError(
+                f"{place.place}: no scene for period {', '.join(missing)} (the run's periods are "
+                f"{', '.join(p.label for p in every)}); expected every place at every period, or each "
+                "place predicted on its own"
+            )
+    return True

@@ -17,8 +17,6 @@ is kept as unconfirmed (``keep_last``). Statuses compare the periods it counts i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -26,39 +24,13 @@ import shapely
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
-from minegeo.errors import MinegeoInputError
+from minegeo.change.params import ChangeParams
 from minegeo.inference.detections import utm_crs
 
-__all__ = ["STATUSES", "ChangeParams", "counted_periods", "match_sites", "site_status"]
+__all__ = ["STATUSES", "counted_periods", "match_sites", "site_status"]
 
 #: Every status a site may have.
 STATUSES = ("new", "growing", "stable", "shrinking", "gone")
-
-
-@dataclass(frozen=True)
-class ChangeParams:
-    """How sites are matched across periods and when they count."""
-
-    #: detections of any periods this close (edge to edge, metres) are one site
-    match_distance_m: float = 100.0
-    #: the temporal consistency rule: a site counts in a period only if an adjacent period also sees it
-    confirm: bool = True
-    #: keep sites seen in the last period without a confirming neighbour (nothing later can confirm them yet)
-    keep_last: bool = True
-    #: relative area change between the first and last period that makes a site growing or shrinking
-    growth: float = 0.25
-    #: fastest-growing sites listed in summary.md
-    top_n: int = 10
-
-    def __post_init__(self) -> None:
-        if not self.match_distance_m >= 0:
-            raise MinegeoInputError(
-                f"change.match_distance_m={self.match_distance_m}: expected a distance >= 0"
-            )
-        if not self.growth > 0:
-            raise MinegeoInputError(f"change.growth={self.growth}: expected a share > 0, such as 0.25")
-        if self.top_n < 0:
-            raise MinegeoInputError(f"change.top_n={self.top_n}: expected a whole number >= 0")
 
 
 def counted_periods(seen: np.ndarray, params: ChangeParams) -> np.ndarray:

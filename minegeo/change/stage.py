@@ -20,34 +20,18 @@ import geopandas as gpd
 import pandas as pd
 
 from minegeo.change.outputs import change_markdown, change_summary, write_change_files
+from minegeo.change.params import ChangeParams
 from minegeo.change.raster import write_change_raster
-from minegeo.change.series import TimeSeries, time_series
-from minegeo.change.sites import ChangeParams, match_sites
-from minegeo.errors import MinegeoInputError
+from minegeo.change.series import TimeSeries, time_series, wants_change
+from minegeo.change.sites import match_sites
 from minegeo.io import atomic_path
 
-__all__ = ["run_change_stage", "wants_change"]
+__all__ = ["run_change_stage"]
 
 log = logging.getLogger(__name__)
 
 #: Partial files a killed stage may leave (temporary names of `atomic_path` and the COG stage).
 _PARTIALS = (".changes.partial-*", ".*.change.partial-*", ".*.change.tif.stage-*")
-
-
-def wants_change(mode: bool | str, series: Sequence[TimeSeries]) -> bool:
-    """Whether the stage runs: ``auto`` when a place has several periods; ``true`` / ``false`` force it.
-
-    Raises:
-        MinegeoInputError: for ``change=true`` when no scene name carries a period.
-    """
-    if mode is False:
-        return False
-    if mode is True and not series:
-        raise MinegeoInputError(
-            "change=true, but no scene is named <place>.<period> (such as scene_00.2019.tif); expected "
-            "the names the export writes, or input=<CSV of path,period>"
-        )
-    return mode is True or any(len(place.maps) > 1 for place in series)
 
 
 def run_change_stage(

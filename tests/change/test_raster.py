@@ -10,9 +10,9 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from minegeo.change.params import ChangeParams
 from minegeo.change.raster import write_change_raster
 from minegeo.change.series import time_series
-from minegeo.change.sites import ChangeParams
 from tests.change.conftest import PERIODS, SITES, write_series
 from tests.inference.test_detections import segmentation_probs, write_prob
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from minegeo.change.series import read_series_csv, time_series
+from minegeo.change.series import check_series, read_series_csv, series_stems, time_series
 from minegeo.errors import MinegeoInputError
 
 
@@ -58,3 +60,36 @@ def test_bad_csv_lines_are_one_line(tmp_path: Path, text: str, message: str) -> 
     (tmp_path / "series.csv").write_text(text)
     with pytest.raises(MinegeoInputError, match=message):
         read_series_csv(tmp_path / "series.csv")
+
+
+def test_csv_scenes_are_named_place_dot_period(tmp_path: Path) -> None:
+    for name in ("a.tif", "b.2020.tif"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "s.csv").write_text("path,period\na.tif,2019\nb.2020.tif,2020\n")
+    assert [stem for _, stem in series_stems(tmp_path / "s.csv")] == ["a.2019", "b.2020"]
+
+
+def test_a_csv_period_contradicting_the_file_name_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "b.2020.tif").write_bytes(b"")
+    (tmp_path / "s.csv").write_text("path,period\nb.2020.tif,2021\n")
+    with pytest.raises(MinegeoInputError, match=r"b.2020.tif is named for period 2020 but listed as 2021"):
+        series_stems(tmp_path / "s.csv")
+
+
+def test_check_series_says_whether_the_stage_runs() -> None:
+    assert check_series(["a.2019", "a.2020", "b.2019", "b.2020"], "auto")
+    assert not check_series(["a.2019", "b.2020", "plain"], "auto")
+    assert not check_series(["a.2019", "a.2020"], False)
+
+
+def test_a_place_missing_a_period_of_the_run_is_one_line() -> None:
+    with pytest.raises(
+        MinegeoInputError, match=r"b: no scene for period 2020 \(the run's periods are 2019, 2020\)"
+    ):
+        check_series(["a.2019", "a.2020", "b.2019"], "auto")
+
+
+def test_the_light_modules_import_no_geopandas() -> None:
+    code = "import sys, minegeo.change.series, minegeo.change.params; print('geopandas' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

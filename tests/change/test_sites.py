@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from minegeo.change.sites import ChangeParams, counted_periods, match_sites, site_status
+from minegeo.change.params import ChangeParams
+from minegeo.change.sites import counted_periods, match_sites, site_status
 from minegeo.errors import MinegeoInputError
 
 LABELS = ["2019", "2020", "2021"]

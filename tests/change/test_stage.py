@@ -11,8 +11,8 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from minegeo.change.series import time_series
-from minegeo.change.stage import run_change_stage, wants_change
+from minegeo.change.series import time_series, wants_change
+from minegeo.change.stage import run_change_stage
 from minegeo.errors import MinegeoInputError
 from tests.change.conftest import PERIODS
 
