@@ -1,7 +1,9 @@
 """``python -m minegeo.predict ckpt=... input=FILE|DIR|GLOB out=DIR``: probability maps and report.
 
 Configuration: ``conf/predict.yaml``. Exit codes: 0 done, 1 the run could not start
-(one line on stderr), 2 some scenes failed (one line each) and the others are done.
+(one ``error:`` line on stderr, nothing written), 2 some scenes failed (one line each on
+stderr, and in the summary) and the others are done. Settings and files are checked
+before torch and Lightning are imported, so a bad one is reported within a second.
 """
 
 from __future__ import annotations
@@ -14,19 +16,26 @@ from omegaconf import DictConfig
 
 from minegeo.config import CONFIG_DIR
 from minegeo.errors import MinegeoInputError
+from minegeo.inference.preflight import check_files
+from minegeo.inference.settings import load_settings
+
+#: the run could not start
+EXIT_BAD_INPUT = 1
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
 def main(cfg: DictConfig) -> None:
-    """Predict every scene, then write detections and the report."""
-    from minegeo.inference.runner import run_predict
-
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    """Check the settings and files, then predict every scene and write the report."""
     try:
-        code = run_predict(cfg)
+        settings = load_settings(cfg)
+        check_files(settings)
+        from minegeo.inference.runner import run_predict
+
+        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+        code = run_predict(settings)
     except MinegeoInputError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(EXIT_BAD_INPUT)
     sys.exit(code)
 
 

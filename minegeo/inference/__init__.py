@@ -1,17 +1,62 @@
-"""minegeo.inference: stream scenes through a model into probability COGs, then detections and a report."""
+"""minegeo.inference: stream scenes through a model into probability COGs, then detections and a report.
 
-from minegeo.inference.blending import RowBlender, axis_weights, window_1d
-from minegeo.inference.blocks import SceneBlocks, UnitGrid
-from minegeo.inference.engine import Predictor, SceneWriter, WindowDataModule
-from minegeo.inference.reading import SceneJob, WindowDataset, read_window
-from minegeo.inference.runner import is_finished, load_models, run_predict
-from minegeo.inference.scenes import Scene, check_scene, find_scenes, write_mosaic_vrt
-from minegeo.inference.tiling import Chunk, Plan, make_plan, segmentation_plan, strided_plan, tile_starts
-from minegeo.inference.writer import ProbabilityWriter
+Names are imported on first use, so that the entry point's cheap checks
+(:mod:`~minegeo.inference.settings`, :mod:`~minegeo.inference.preflight`) answer before
+torch and Lightning load.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from minegeo.inference.blending import RowBlender, axis_weights, window_1d
+    from minegeo.inference.blocks import SceneBlocks, UnitGrid
+    from minegeo.inference.engine import Predictor, SceneWriter, WindowDataModule
+    from minegeo.inference.reading import SceneJob, WindowDataset, read_window
+    from minegeo.inference.resume import is_finished
+    from minegeo.inference.runner import load_models, run_predict
+    from minegeo.inference.scenes import Scene, check_scene, find_scenes, write_mosaic_vrt
+    from minegeo.inference.settings import PredictSettings, load_settings
+    from minegeo.inference.tiling import Chunk, Plan, make_plan, segmentation_plan, strided_plan, tile_starts
+    from minegeo.inference.writer import ProbabilityWriter
+
+#: public name -> the module defining it
+_MODULES = {
+    "RowBlender": "blending",
+    "axis_weights": "blending",
+    "window_1d": "blending",
+    "SceneBlocks": "blocks",
+    "UnitGrid": "blocks",
+    "Predictor": "engine",
+    "SceneWriter": "engine",
+    "WindowDataModule": "engine",
+    "SceneJob": "reading",
+    "WindowDataset": "reading",
+    "read_window": "reading",
+    "is_finished": "resume",
+    "load_models": "runner",
+    "run_predict": "runner",
+    "Scene": "scenes",
+    "check_scene": "scenes",
+    "find_scenes": "scenes",
+    "write_mosaic_vrt": "scenes",
+    "PredictSettings": "settings",
+    "load_settings": "settings",
+    "Chunk": "tiling",
+    "Plan": "tiling",
+    "make_plan": "tiling",
+    "segmentation_plan": "tiling",
+    "strided_plan": "tiling",
+    "tile_starts": "tiling",
+    "ProbabilityWriter": "writer",
+}
 
 __all__ = [
     "Chunk",
     "Plan",
+    "PredictSettings",
     "Predictor",
     "ProbabilityWriter",
     "RowBlender",
@@ -27,6 +72,7 @@ __all__ = [
     "find_scenes",
     "is_finished",
     "load_models",
+    "load_settings",
     "make_plan",
     "read_window",
     "run_predict",
@@ -36,3 +82,9 @@ __all__ = [
     "window_1d",
     "write_mosaic_vrt",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"minegeo.inference.{_MODULES[name]}"), name)

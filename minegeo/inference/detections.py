@@ -35,6 +35,7 @@ from shapely import affinity
 from shapely.geometry import Point, shape
 
 from minegeo.errors import MinegeoInputError
+from minegeo.inference.settings import DetectParams
 from minegeo.tasks.bundle import Bundle
 
 #: Classes that mean "nothing here"; every other class is a detection class by default.
@@ -61,47 +62,6 @@ PROB_SUFFIX = ".prob.tif"
 _WGS84 = CRS.from_epsg(4326)
 _GEOD = Geod(ellps="WGS84")
 _EIGHT = np.ones((3, 3), dtype=bool)
-
-
-@dataclass(frozen=True)
-class DetectParams:
-    """The ``detect`` config node, checked."""
-
-    #: a pixel (cell) is a detection when its detection-class probability reaches this
-    threshold: float = 0.6
-    #: isolated pixels (no 8-neighbour above ``threshold``) must reach this; None: off
-    high_threshold: float | None = None
-    #: detection classes; None: every class except ``NON_DETECTION_CLASSES``
-    classes: tuple[str, ...] | None = None
-    #: components smaller than this are dropped
-    min_area_m2: float = 0.0
-    #: FCN cells closer than this (centre to centre) join one site; None: 8-connected only
-    merge_distance_m: float | None = None
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> DetectParams:
-        """Read and check a ``detect`` node (a DictConfig or a dict).
-
-        Raises:
-            MinegeoInputError: if a threshold lies outside (0, 1] or below ``threshold``.
-        """
-        classes = cfg.get("classes")
-        params = cls(
-            threshold=float(cfg.get("threshold", 0.6)),
-            high_threshold=None if cfg.get("high_threshold") is None else float(cfg["high_threshold"]),
-            classes=None if classes is None else tuple(str(name) for name in classes),
-            min_area_m2=float(cfg.get("min_area_m2") or 0.0),
-            merge_distance_m=None if cfg.get("merge_distance_m") is None else float(cfg["merge_distance_m"]),
-        )
-        if not 0.0 < params.threshold <= 1.0:
-            raise MinegeoInputError(f"detect.threshold={params.threshold}: expected a value in (0, 1]")
-        high = params.high_threshold
-        if high is not None and not params.threshold <= high <= 1.0:
-            raise MinegeoInputError(
-                f"detect.high_threshold={high}: expected a value between detect.threshold "
-                f"({params.threshold}) and 1"
-            )
-        return params
 
 
 def empty_detections() -> gpd.GeoDataFrame:
@@ -403,7 +363,7 @@ def detect_scene(
     prob_path: Path,
     scene_path: Path,
     bundle: Bundle,
-    cfg: Mapping[str, Any],
+    cfg: DetectParams | Mapping[str, Any],
     *,
     strip_pixels: int = DEFAULT_STRIP_PIXELS,
 ) -> gpd.GeoDataFrame:
@@ -414,7 +374,7 @@ def detect_scene(
         scene_path: the scene it was predicted from (names the detections when the
             raster is not called ``<stem>.prob.tif``).
         bundle: the checkpoint bundle of the model that made the raster.
-        cfg: the ``detect`` config node (see :class:`DetectParams`).
+        cfg: the ``detect`` settings (or a mapping of them, checked here).
         strip_pixels: raster values read at once (all bands); bounds memory.
 
     Returns:
@@ -424,7 +384,7 @@ def detect_scene(
     Raises:
         MinegeoInputError: for an unreadable raster or a config that does not fit it.
     """
-    params = DetectParams.from_config(cfg)
+    params = cfg if isinstance(cfg, DetectParams) else DetectParams(**cfg)
     points = bundle.kind == "classification" or bundle.geometry.output_stride > 1
     try:
         src = rasterio.open(prob_path)

@@ -9,6 +9,7 @@ finishes the scene's COG when its last window arrives.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -258,8 +259,9 @@ class SceneWriter(BasePredictionWriter):
         return self.open[scene]
 
     def _fail(self, scene: int, job: SceneJob, error: str) -> None:
-        print(f"{job.path}: cannot decode pixels ({error}); scene skipped", flush=True)
-        self.failed[scene] = error
+        line = f"{job.path}: cannot decode pixels ({error})"
+        print(f"error: {line}; scene skipped", file=sys.stderr, flush=True)
+        self.failed[scene] = line
         state = self.open.pop(scene, None)
         if state is not None:
             state.writer.abort()

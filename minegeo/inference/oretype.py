@@ -9,6 +9,7 @@ bundle's normalisation turns into zeros. Detections of a dropped class (the pape
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
@@ -85,10 +86,42 @@ def predict_ore_type(
     return classes, probabilities
 
 
+@dataclass(frozen=True)
+class OreTypeModel:
+    """An ore-type checkpoint, loaded and checked against the run's settings."""
+
+    bundle: Bundle
+    model: nn.Module
+    #: ore types whose detections leave the run
+    drop_classes: tuple[str, ...]
+
+
+def load_ore_type_model(ckpt: str | Path, drop_classes: Sequence[str] = ("no_ore",)) -> OreTypeModel:
+    """Load the ore-type checkpoint (before the scan, so that a wrong one stops the run at once).
+
+    Raises:
+        MinegeoInputError: for a checkpoint that is not a window classifier, or drop
+            classes it does not know.
+    """
+    bundle, model = load_bundle(ckpt)
+    if bundle.kind != "classification":
+        raise MinegeoInputError(
+            f"oretype.ckpt={ckpt}: a {bundle.kind} model with classes {list(bundle.class_names)}; "
+            "expected an ore-type window classifier"
+        )
+    unknown = [name for name in drop_classes if name not in bundle.class_names]
+    if unknown:
+        raise MinegeoInputError(
+            f"{ckpt}: oretype.drop_classes {unknown} not among its classes {list(bundle.class_names)}"
+        )
+    model.to("cuda" if torch.cuda.is_available() else "cpu")
+    return OreTypeModel(bundle, model, tuple(drop_classes))
+
+
 def run_ore_type_stage(
     detections: gpd.GeoDataFrame,
     scene_paths: Mapping[str, Path],
-    ckpt: str | Path,
+    ckpt: str | Path | OreTypeModel,
     drop_classes: Sequence[str] = ("no_ore",),
     batch_size: int = 256,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -97,8 +130,9 @@ def run_ore_type_stage(
     Args:
         detections: detections with ``scene``, ``lon`` and ``lat`` columns.
         scene_paths: scene file of each scene name.
-        ckpt: the ore-type checkpoint (an OreTypeCNN bundle).
-        drop_classes: ore types whose detections leave the run.
+        ckpt: the ore-type checkpoint (an OreTypeCNN bundle), or the model already loaded
+            (whose drop classes then apply).
+        drop_classes: ore types whose detections leave the run (with a checkpoint path).
         batch_size: windows per model call.
 
     Returns:
@@ -108,23 +142,13 @@ def run_ore_type_stage(
         MinegeoInputError: for a checkpoint that is not a window classifier, or drop
             classes it does not know.
     """
-    bundle, model = load_bundle(ckpt)
-    if bundle.kind != "classification":
-        raise MinegeoInputError(
-            f"{ckpt}: oretype.ckpt is a {bundle.kind} model; expected an ore-type classifier"
-        )
-    unknown = [name for name in drop_classes if name not in bundle.class_names]
-    if unknown:
-        raise MinegeoInputError(
-            f"{ckpt}: oretype.drop_classes {unknown} not among its classes {list(bundle.class_names)}"
-        )
+    ore = ckpt if isinstance(ckpt, OreTypeModel) else load_ore_type_model(ckpt, drop_classes)
     if batch_size < 1:
-        raise MinegeoInputError(f"oretype.batch_size={batch_size}: expected a positive integer")
-    model.to("cuda" if torch.cuda.is_available() else "cpu")
-    classes, probabilities = predict_ore_type(detections, scene_paths, bundle, model, batch_size)
+        raise MinegeoInputError(f"oretype.batch_size={batch_size}: expected a whole number >= 1")
+    classes, probabilities = predict_ore_type(detections, scene_paths, ore.bundle, ore.model, batch_size)
     typed = detections.assign(
-        ore_type=np.asarray(bundle.class_names, dtype=object)[classes],
+        ore_type=np.asarray(ore.bundle.class_names, dtype=object)[classes],
         ore_type_prob=probabilities.astype(float),
     )
-    dropped = typed["ore_type"].isin(list(drop_classes)).to_numpy()
+    dropped = typed["ore_type"].isin(list(ore.drop_classes)).to_numpy()
     return typed[~dropped].reset_index(drop=True), typed[dropped].reset_index(drop=True)

@@ -14,10 +14,19 @@ import numpy as np
 import pandas as pd
 
 from minegeo.datasets.registries import BadRow, read_anm_dams, read_concessions
+from minegeo.errors import MinegeoInputError
 from minegeo.inference.detections import utm_crs
 
-#: Columns the cross-check adds to the detections.
-REGISTRY_COLUMNS = ("registered", "registry_distance_m", "registry_id", "registry_kind")
+#: Columns the cross-check adds to the detections: ``nearest_registry_id`` and
+#: ``registry_kind`` describe the nearest registered feature, ``registry_id`` repeats its
+#: id only when the detection is registered (a distant concession is not its registry entry).
+REGISTRY_COLUMNS = (
+    "registered",
+    "registry_distance_m",
+    "registry_id",
+    "nearest_registry_id",
+    "registry_kind",
+)
 
 
 def registry_features(
@@ -59,7 +68,7 @@ def load_registries(
         the registry features (None when no registry was given) and the unreadable rows.
 
     Raises:
-        MinegeoInputError: from the parsers, for a missing or unreadable file.
+        MinegeoInputError: for a missing or unreadable file, or concessions without polygons.
     """
     if concessions is None and dams is None:
         return None, []
@@ -67,6 +76,11 @@ def load_registries(
     frames: dict[str, gpd.GeoDataFrame] = {}
     if concessions is not None:
         table = read_concessions(concessions)
+        if table.frame.empty and table.bad_rows:
+            raise MinegeoInputError(
+                f"registry.concessions={concessions}: none of its {len(table.bad_rows)} features is a "
+                "polygon; expected concession polygons (dam points go in registry.dams)"
+            )
         frames["concessions"], bad_rows = table.frame, bad_rows + table.bad_rows
     if dams is not None:
         table = read_anm_dams(dams)
@@ -90,7 +104,7 @@ def cross_check(
     """
     checked = detections.copy()
     checked["registry_distance_m"] = np.nan
-    checked["registry_id"] = pd.Series([None] * len(checked), index=checked.index, dtype=object)
+    checked["nearest_registry_id"] = pd.Series([None] * len(checked), index=checked.index, dtype=object)
     checked["registry_kind"] = pd.Series([None] * len(checked), index=checked.index, dtype=object)
     if registry is not None and not registry.empty and not checked.empty:
         zones = [utm_crs(lon, lat).to_epsg() for lon, lat in zip(checked["lon"], checked["lat"], strict=True)]
@@ -98,6 +112,7 @@ def cross_check(
             nearest = _nearest(group, registry, int(epsg))
             checked.loc[group.index, list(nearest.columns)] = nearest
     checked["registered"] = (checked["registry_distance_m"] <= max_distance_m).to_numpy()
+    checked["registry_id"] = checked["nearest_registry_id"].where(checked["registered"], None)
     return checked
 
 
@@ -106,4 +121,5 @@ def _nearest(group: gpd.GeoDataFrame, registry: gpd.GeoDataFrame, epsg: int) -> 
     local = group[["geometry"]].to_crs(epsg)
     joined = gpd.sjoin_nearest(local, registry.to_crs(epsg), how="left", distance_col="registry_distance_m")
     joined = joined[~joined.index.duplicated(keep="first")]  # ties: any nearest will do
-    return joined[["registry_distance_m", "registry_id", "registry_kind"]]
+    joined = joined.rename(columns={"registry_id": "nearest_registry_id"})
+    return joined[["registry_distance_m", "nearest_registry_id", "registry_kind"]]

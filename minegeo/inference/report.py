@@ -8,20 +8,28 @@ world's labels.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import math
+import sys
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
+import rasterio
 
+from minegeo.datasets.registries import BadRow
 from minegeo.inference.detections import DETECTION_COLUMNS, empty_detections, scene_name, utm_crs
-from minegeo.inference.oretype import run_ore_type_stage
+from minegeo.inference.oretype import OreTypeModel, load_ore_type_model, run_ore_type_stage
 from minegeo.inference.quicklook import write_quicklook
 from minegeo.inference.registry_check import REGISTRY_COLUMNS, cross_check, load_registries
+from minegeo.inference.settings import PredictSettings, load_settings
 from minegeo.io import atomic_path
 
 #: Detection files of a run: suffix -> GDAL driver.
@@ -32,6 +40,31 @@ _DRIVER_OPTIONS: dict[str, dict[str, dict[str, str]]] = {
     "CSV": {"layer_options": {"GEOMETRY": "AS_WKT"}},
 }
 ORE_COLUMNS = ("ore_type", "ore_type_prob")
+#: the GeoPackage's ``last_change`` stamps: fixed, so that the same run writes the same bytes
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+@dataclass
+class Stages:
+    """What the post-processing stages need, loaded and checked before the scan."""
+
+    #: the ore-type model; None when the stage is off
+    ore_type: OreTypeModel | None = None
+    #: registry features; None when no registry was given
+    registry: gpd.GeoDataFrame | None = None
+    registry_bad_rows: list[BadRow] = field(default_factory=list)
+
+
+def prepare_stages(settings: PredictSettings) -> Stages:
+    """Load the ore-type checkpoint and the registries, so that a bad one stops the run before the scan.
+
+    Raises:
+        MinegeoInputError: for an unreadable or unsuitable ore-type checkpoint or registry file.
+    """
+    ore = settings.oretype
+    ore_type = None if ore.ckpt is None else load_ore_type_model(ore.ckpt, ore.drop_classes)
+    registry, bad_rows = load_registries(settings.registry.concessions, settings.registry.dams)
+    return Stages(ore_type, registry, bad_rows)
 
 
 def write_detections(detections: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
@@ -46,12 +79,16 @@ def write_detections(detections: gpd.GeoDataFrame, out_dir: Path) -> list[Path]:
     """
     frame = detections.to_crs("EPSG:4326")
     written = []
-    for suffix, driver in VECTOR_DRIVERS.items():
-        target = Path(out_dir) / f"detections.{suffix}"
-        with atomic_path(target) as tmp:
-            options = _DRIVER_OPTIONS.get(driver, {})
-            frame.to_file(tmp, driver=driver, layer="detections", engine="pyogrio", **options)
-        written.append(target)
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        for suffix, driver in VECTOR_DRIVERS.items():
+            target = Path(out_dir) / f"detections.{suffix}"
+            with atomic_path(target) as tmp:
+                options = _DRIVER_OPTIONS.get(driver, {})
+                frame.to_file(tmp, driver=driver, layer="detections", engine="pyogrio", **options)
+            written.append(target)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
     return written
 
 
@@ -74,7 +111,7 @@ def _top_unregistered(detections: gpd.GeoDataFrame, top_n: int) -> list[dict[str
         "area_m2",
         "max_prob",
         "registry_distance_m",
-        "registry_id",
+        "nearest_registry_id",
     ]
     columns += [column for column in ORE_COLUMNS if column in detections.columns]
     unregistered = detections[~detections["registered"].astype(bool)]
@@ -89,8 +126,10 @@ def build_summary(
     registry_checked: bool,
     bad_registry_rows: int = 0,
     top_n: int = 20,
+    failed: Mapping[str, str] | None = None,
+    warnings: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Counts, areas and the top unregistered sites of a run.
+    """Counts, areas, the top unregistered sites, and the scenes that failed or were empty.
 
     Args:
         detections: the kept detections, cross-checked (``REGISTRY_COLUMNS`` present).
@@ -99,14 +138,18 @@ def build_summary(
         registry_checked: whether any registry was given.
         bad_registry_rows: registry rows that could not be read.
         top_n: how many unregistered sites to list.
+        failed: scenes that have no map (name -> why); they count in ``scenes``.
+        warnings: scenes mapped but worth a look, such as all nodata (name -> why).
 
     Returns:
         the summary, JSON-ready.
     """
     registered = detections["registered"].astype(bool)
     area_km2 = detections["area_m2"] / 1e6
+    failed, warnings = dict(failed or {}), dict(warnings or {})
     summary: dict[str, Any] = {
-        "scenes": len(scene_names),
+        "scenes": len(scene_names) + len(failed),
+        "scenes_failed": len(failed),
         "detections": len(detections),
         "registered": int(registered.sum()),
         "unregistered": int((~registered).sum()),
@@ -125,6 +168,8 @@ def build_summary(
         counts = pd.concat([detections["ore_type"], dropped["ore_type"]]).value_counts().sort_index()
         summary["per_ore_type"] = {str(k): int(v) for k, v in counts.items()}
     summary["top_unregistered"] = _top_unregistered(detections, top_n)
+    summary["failed"] = [{"scene": name, "error": why} for name, why in sorted(failed.items())]
+    summary["warnings"] = [{"scene": name, "warning": why} for name, why in sorted(warnings.items())]
     return summary
 
 
@@ -148,7 +193,8 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
         f"| unregistered | {summary['unregistered']} | {area['unregistered']:.4f} |",
         f"| dropped by ore type | {summary['dropped_by_ore_type']} | |",
         "",
-        f"Scenes: {summary['scenes']}. Registry checked: {'yes' if summary['registry_checked'] else 'no'}"
+        f"Scenes: {summary['scenes']} ({summary['scenes_failed']} failed). "
+        f"Registry checked: {'yes' if summary['registry_checked'] else 'no'}"
         f" ({summary['registry_bad_rows']} unreadable registry rows).",
         "",
         "Per class: " + (", ".join(f"{k} {v}" for k, v in summary["per_class"].items()) or "none") + ".",
@@ -164,7 +210,17 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
             f"| {site['id']} | {site['lon']:.5f} | {site['lat']:.5f} | {site['area_m2']:.0f} "
             f"| {site['max_prob']:.3f} | {distance} |"
         )
+    lines += _scene_rows("Failed scenes (no map)", "error", summary.get("failed", []))
+    lines += _scene_rows("Warnings", "warning", summary.get("warnings", []))
     return "\n".join(lines) + "\n"
+
+
+def _scene_rows(title: str, key: str, rows: Sequence[Mapping[str, str]]) -> list[str]:
+    """A Markdown section listing scenes and why (none when ``rows`` is empty)."""
+    if not rows:
+        return []
+    cells = [f"| {row['scene']} | {row[key].replace('|', '/')} |" for row in rows]
+    return ["", f"## {title}: {len(rows)}", "", f"| scene | {key} |", "| --- | --- |", *cells]
 
 
 def write_summary(summary: Mapping[str, Any], out_dir: Path) -> list[Path]:
@@ -199,15 +255,24 @@ def _concat(frames: Sequence[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
 
 
 def finish_run(
-    detections: list[gpd.GeoDataFrame], scenes: list[tuple[Path, Path]], out_dir: Path, cfg: Mapping[str, Any]
+    detections: list[gpd.GeoDataFrame],
+    scenes: list[tuple[Path, Path]],
+    out_dir: Path,
+    cfg: PredictSettings | Mapping[str, Any],
+    *,
+    stages: Stages | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Ore types, registry cross-check and every run-level output of predict.
 
     Args:
         detections: each scene's frame from :func:`~minegeo.inference.detections.detect_scene`.
-        scenes: (scene path, probability raster path) of every scene of the run.
+        scenes: (scene path, probability raster path) of every scene mapped.
         out_dir: the run's output folder.
-        cfg: the predict config (nodes ``oretype``, ``registry``, ``report``, ``detect``).
+        cfg: the predict settings (or the config they load from).
+        stages: the ore-type model and registries from :func:`prepare_stages`; None to
+            load them here.
+        failed: scenes without a map (name -> why), listed in the summary.
 
     Returns:
         the summary (also written to ``summary.json``).
@@ -215,42 +280,78 @@ def finish_run(
     Raises:
         MinegeoInputError: for an unreadable ore-type checkpoint or registry file.
     """
+    settings = load_settings(cfg)
+    stages = prepare_stages(settings) if stages is None else stages
     out_dir = Path(out_dir)
-    frame = _concat(detections)
+    remove_partial_files(out_dir)
     names = [scene_name(Path(prob), Path(scene)) for scene, prob in scenes]
     scene_paths = {name: Path(scene) for name, (scene, _) in zip(names, scenes, strict=True)}
-    oretype, registry_cfg, report = cfg["oretype"], cfg["registry"], cfg["report"]
-    dropped = frame.iloc[:0]
-    if oretype.get("ckpt"):
+    frame, dropped = _concat(detections), _concat([])
+    if stages.ore_type is not None:
         frame, dropped = run_ore_type_stage(
-            frame,
-            scene_paths,
-            oretype["ckpt"],
-            list(oretype.get("drop_classes") or []),
-            int(oretype["batch_size"]),
+            frame, scene_paths, stages.ore_type, batch_size=settings.oretype.batch_size
         )
-    registry, bad_rows = load_registries(registry_cfg.get("concessions"), registry_cfg.get("dams"))
-    frame = _ordered(cross_check(frame, registry, float(registry_cfg.get("max_distance_m") or 0.0)))
+    registry = settings.registry
+    frame = _ordered(cross_check(frame, stages.registry, registry.max_distance_m))
     files = write_detections(frame, out_dir)
-    if report.get("quicklook", True):
-        classes = cfg.get("detect", {}).get("classes")
+    if settings.report.quicklook:
         for name, (scene, prob) in zip(names, scenes, strict=True):
             own = frame[frame["scene"] == name]
             target = out_dir / f"{name}.quicklook.png"
-            files.append(write_quicklook(Path(scene), Path(prob), own, target, classes=classes))
+            files.append(
+                write_quicklook(Path(scene), Path(prob), own, target, classes=settings.detect.classes)
+            )
+    warnings = empty_map_warnings(dict(zip(names, (Path(prob) for _, prob in scenes), strict=True)))
     summary = build_summary(
-        frame, dropped, list(scene_paths), registry is not None, len(bad_rows), int(report["top_n"])
+        frame,
+        dropped,
+        names,
+        stages.registry is not None,
+        len(stages.registry_bad_rows),
+        settings.report.top_n,
+        failed,
+        warnings,
     )
-    summary["settings"] = {key: _plain(cfg.get(key)) for key in ("ckpt", "detect", "oretype", "registry")}
+    summary["settings"] = {
+        key: _plain(getattr(settings, key)) for key in ("ckpt", "detect", "oretype", "registry")
+    }
     summary["files"] = sorted(
         path.name for path in [*files, out_dir / "summary.json", out_dir / "summary.md"]
     )
+    # the one value that differs between runs: every other output repeats byte for byte
+    summary["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     write_summary(summary, out_dir)
     return summary
 
 
+def remove_partial_files(out_dir: Path) -> None:
+    """Delete the run-level files a killed run left half-written (``.<name>.partial-<pid>.<suffix>``)."""
+    for pattern in (".detections.partial-*", ".summary.partial-*", ".*.quicklook.partial-*"):
+        for stale in out_dir.glob(pattern):
+            stale.unlink(missing_ok=True)
+
+
+def empty_map_warnings(maps: Mapping[str, Path]) -> dict[str, str]:
+    """Scenes whose map is nodata everywhere, each with a warning line (also printed on stderr).
+
+    The coarsest overview is read: GDAL's averaging skips nodata, so an overview pixel is
+    nodata only where every pixel below it is.
+    """
+    warnings = {}
+    for name, path in maps.items():
+        with rasterio.open(path) as src:
+            scale = max(1, max(src.height, src.width) // 256)
+            mask = src.read_masks(1, out_shape=(max(1, src.height // scale), max(1, src.width // scale)))
+        if not mask.any():
+            warnings[name] = f"{path.name}: every pixel is nodata (the scene holds no valid reflectance)"
+            print(f"warning: {warnings[name]}", file=sys.stderr)
+    return warnings
+
+
 def _plain(value: Any) -> Any:
     """Config values as plain JSON data (DictConfig, paths)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)) or type(value).__name__ == "ListConfig":

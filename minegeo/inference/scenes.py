@@ -7,7 +7,6 @@ sharing a stem are one scene, mosaicked through a GDAL VRT written here (no
 
 from __future__ import annotations
 
-import glob
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -16,8 +15,10 @@ from xml.sax.saxutils import escape
 
 import rasterio
 
-from minegeo.datasets.raster import band_names, open_raster, pixel_size_m
+from minegeo import SENTINEL2_BANDS
+from minegeo.datasets.raster import open_raster, pixel_size_m
 from minegeo.errors import MinegeoInputError
+from minegeo.inference.preflight import list_inputs
 from minegeo.tasks.bundle import Preprocessing
 
 #: an Earth Engine export tile: stem, then 10-digit pixel row and column offsets
@@ -37,7 +38,9 @@ class Scene:
 
 
 def find_scenes(spec: str | Path, mosaic_dir: Path, mosaic: bool = True) -> list[Scene]:
-    """Scenes named by a file, a folder (its ``*.tif``) or a glob, sorted by stem.
+    """Scenes named by a file, a folder (its ``*.tif``), a glob, or a CSV of ``path,period``, sorted by stem.
+
+    A CSV's scenes are named ``<place>.<period>`` (``minegeo.change.series.series_stems``).
 
     Args:
         spec: the ``input`` a user gave.
@@ -50,15 +53,11 @@ def find_scenes(spec: str | Path, mosaic_dir: Path, mosaic: bool = True) -> list
     Raises:
         MinegeoInputError: if nothing matches.
     """
-    spec_path = Path(spec)
-    if spec_path.is_dir():
-        files = sorted(p for p in spec_path.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
-    elif spec_path.is_file():
-        files = [spec_path]
-    else:
-        files = sorted(Path(p) for p in glob.glob(str(spec)) if Path(p).is_file())
-    if not files:
-        raise MinegeoInputError(f"{spec}: no GeoTIFF found (expected a file, a folder of .tif or a glob)")
+    if Path(spec).suffix.lower() == ".csv" and Path(spec).is_file():
+        from minegeo.change.series import series_stems  # a time series: path,period rows
+
+        return sorted((Scene(stem, path, (path,)) for path, stem in series_stems(spec)), key=lambda s: s.stem)
+    files = list_inputs(spec)
     groups: dict[str, list[Path]] = defaultdict(list)
     for file in files:
         match = EE_TILE.match(file.stem) if mosaic else None
@@ -72,15 +71,29 @@ def find_scenes(spec: str | Path, mosaic_dir: Path, mosaic: bool = True) -> list
     return scenes
 
 
-def check_scene(path: Path, preprocessing: Preprocessing) -> list[int]:
-    """Check a scene against the checkpoint; returns the 1-based indexes of its bands.
+@dataclass(frozen=True)
+class SceneBands:
+    """Where a scene holds the checkpoint's bands."""
+
+    #: 1-based band indexes, in the checkpoint's band order
+    indexes: list[int]
+    #: the names taken for a file without band descriptions; None when it has them
+    assumed: tuple[str, ...] | None
+
+
+def check_scene(path: Path, preprocessing: Preprocessing) -> SceneBands:
+    """Check a scene against the checkpoint and find its bands.
+
+    A file without band descriptions is read as holding the checkpoint's bands in order
+    when it has as many, else as an Earth Engine export of every Sentinel-2 band; the
+    caller warns that the order was assumed.
 
     Raises:
         MinegeoInputError: one line for an unreadable file, missing bands or a resolution
             more than 10% off the checkpoint's.
     """
     with open_raster(path) as src:
-        names = band_names(src)
+        names, described = _band_names(src, preprocessing.bands)
         missing = [band for band in preprocessing.bands if band not in names]
         if missing:
             raise MinegeoInputError(
@@ -93,7 +106,21 @@ def check_scene(path: Path, preprocessing: Preprocessing) -> list[int]:
             raise MinegeoInputError(
                 f"{path}: pixel size {resolution:.2f} m, but the checkpoint was trained at {expected:.2f} m"
             )
-        return [names.index(band) + 1 for band in preprocessing.bands]
+        indexes = [names.index(band) + 1 for band in preprocessing.bands]
+        return SceneBands(indexes, None if described else names)
+
+
+def _band_names(src: rasterio.DatasetReader, wanted: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """The file's band names, and whether they are its own (False: assumed, no descriptions)."""
+    if all(src.descriptions):
+        return tuple(str(name) for name in src.descriptions), True
+    for names in (wanted, SENTINEL2_BANDS):
+        if src.count == len(names):
+            return tuple(names), False
+    raise MinegeoInputError(
+        f"{src.name}: {src.count} bands without names; expected {len(wanted)} bands "
+        f"({','.join(wanted)}) or band descriptions"
+    )
 
 
 def write_mosaic_vrt(sources: list[Path], target: Path) -> Path:

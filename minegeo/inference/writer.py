@@ -77,6 +77,8 @@ class ProbabilityWriter:
             nodata=nodata,
             blockysize=min(16, height),
             BIGTIFF="IF_SAFER",
+            # one gray band per class: three uint8 bands would otherwise be declared RGB
+            PHOTOMETRIC="MINISBLACK",
         )
         for band, name in enumerate(class_names, start=1):
             self.dataset.set_band_description(band, name)

@@ -77,9 +77,11 @@ def test_output_carries_names_crs_and_tags(tmp_path: Path, fcn_ckpt: Path) -> No
     with rasterio.open(tmp_path / "out" / "s.prob.tif") as src:
         assert src.descriptions == ("mine", "not_mine")
         assert src.crs.to_epsg() == 32723
-        assert {"checkpoint_hash", "config_hash", "bands", "classes", "minegeo_version", "created"} <= set(
-            src.tags()
+        tags = src.tags()
+        assert {"checkpoint_hash", "config_hash", "input_hash", "bands", "classes", "minegeo_version"} <= set(
+            tags
         )
+        assert "created" not in tags  # a date would make every run's bytes differ
 
 
 def test_segmentation_blend_has_no_seams(tmp_path: Path, unet_ckpt: Path) -> None:
@@ -114,6 +116,14 @@ def test_all_nodata_scene_gives_all_nodata_output(tmp_path: Path, unet_ckpt: Pat
     assert np.isnan(_read(tmp_path / "out" / "empty.prob.tif")).all()
 
 
+def test_three_class_uint8_map_is_gray_not_rgb(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 64, 64)
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", dtype="uint8"))
+    with rasterio.open(tmp_path / "out" / "s.prob.tif") as src:
+        assert src.colorinterp[0] == rasterio.enums.ColorInterp.gray
+        assert rasterio.enums.ColorInterp.red not in src.colorinterp  # bands are classes, not colours
+
+
 def test_uint8_output_is_scaled(tmp_path: Path, unet_ckpt: Path) -> None:
     scene = random_scene(tmp_path / "s.tif", 70, 70)
     run_predict(predict_config(unet_ckpt, scene, tmp_path / "f32"))
@@ -133,7 +143,7 @@ def test_missing_band_skips_scene_naming_the_bands(
 ) -> None:
     rgb = write_scene(tmp_path / "rgb.tif", np.zeros((3, 64, 64)), names=("B2", "B3", "B4"))
     assert run_predict(predict_config(unet_ckpt, rgb, tmp_path / "out")) == 2
-    assert "rgb.tif: missing band(s) B1,B5,B6,B7,B8,B9,B10,B11,B12" in capsys.readouterr().out
+    assert "rgb.tif: missing band(s) B1,B5,B6,B7,B8,B9,B10,B11,B12" in capsys.readouterr().err
 
 
 def test_resolution_mismatch_names_both(
@@ -141,7 +151,7 @@ def test_resolution_mismatch_names_both(
 ) -> None:
     coarse = write_scene(tmp_path / "c.tif", np.zeros((12, 64, 64)), transform=Affine(20, 0, 0, 0, -20, 0))
     assert run_predict(predict_config(unet_ckpt, coarse, tmp_path / "out")) == 2
-    assert "pixel size 20.00 m, but the checkpoint was trained at 10.00 m" in capsys.readouterr().out
+    assert "pixel size 20.00 m, but the checkpoint was trained at 10.00 m" in capsys.readouterr().err
 
 
 def test_corrupt_scene_is_skipped_and_others_done(
@@ -152,7 +162,7 @@ def test_corrupt_scene_is_skipped_and_others_done(
     random_scene(tmp_path / "c.tif", 64, 64)
     assert run_predict(predict_config(unet_ckpt, tmp_path, tmp_path / "out")) == 2
     assert sorted(p.name for p in (tmp_path / "out").glob("*.prob.tif")) == ["a.prob.tif", "c.prob.tif"]
-    assert "b.tif" in capsys.readouterr().out
+    assert "b.tif" in capsys.readouterr().err
 
 
 def test_finished_scene_is_skipped(tmp_path: Path, unet_ckpt: Path) -> None:
@@ -244,7 +254,7 @@ def test_read_ahead_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -
     [
         ({"gdal": {"threads": "many"}}, "gdal.threads=many: expected ALL_CPUS or a whole number"),
         ({"block_cache_mb": "1GB"}, "block_cache_mb=1GB: expected a whole number"),
-        ({"compress_level": -3}, "compress_level=-3: expected a whole number"),
+        ({"compress_level": -3}, "compress_level=-3: expected a whole number from 1 to 12 for deflate"),
         ({"gdal": {"cache_mb": "lots"}}, "gdal.cache_mb=lots: expected a whole number"),
         ({"reuse_freed_memory": "sometimes"}, "reuse_freed_memory=sometimes: expected true or false"),
     ],
@@ -255,7 +265,7 @@ def test_bad_reader_or_output_setting_names_it(
     scene = random_scene(tmp_path / "s.tif", 64, 64)
     with pytest.raises(MinegeoInputError, match=message):
         run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", **setting))
-    assert not (tmp_path / "out" / "s.prob.tif").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_gdal_cache_gets_the_configured_megabytes(tmp_path: Path) -> None:

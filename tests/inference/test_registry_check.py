@@ -50,9 +50,9 @@ def test_detection_near_dam_gets_metric_distance() -> None:
     tolerant = cross_check(detections, registry_features(concessions(), dams()), max_distance_m=150.0)
 
     assert strict["registry_distance_m"].iloc[0] == pytest.approx(100.0, abs=0.5)
-    assert strict["registry_id"].iloc[0] == "42" and strict["registry_kind"].iloc[0] == "dam"
-    assert not strict["registered"].iloc[0]
-    assert tolerant["registered"].iloc[0]
+    assert strict["nearest_registry_id"].iloc[0] == "42" and strict["registry_kind"].iloc[0] == "dam"
+    assert not strict["registered"].iloc[0] and strict["registry_id"].iloc[0] is None
+    assert tolerant["registered"].iloc[0] and tolerant["registry_id"].iloc[0] == "42"
 
 
 def test_polygon_detection_overlapping_concession_is_registered() -> None:
@@ -70,7 +70,7 @@ def test_without_registry_every_detection_is_unregistered() -> None:
     checked = cross_check(detections_at([(500_500, 8_000_500)]), None)
 
     assert not checked["registered"].iloc[0]
-    assert np.isnan(checked["registry_distance_m"].iloc[0]) and checked["registry_id"].iloc[0] is None
+    assert np.isnan(checked["registry_distance_m"].iloc[0]) and checked["nearest_registry_id"].iloc[0] is None
 
 
 def test_empty_detections_keep_registry_columns() -> None:

@@ -16,6 +16,7 @@ from rasterio.features import rasterize
 from shapely.geometry import Point, box
 
 from minegeo import SENTINEL2_BANDS
+from minegeo.errors import MinegeoInputError
 from minegeo.inference.detections import detect_scene
 from minegeo.inference.report import evaluate_against_truth, finish_run, summary_markdown
 from tests.inference.test_detections import DETECT, UTM, make_bundle, segmentation_probs, write_prob
@@ -35,6 +36,7 @@ OUTPUTS = (
 def predict_cfg(**overrides: object) -> DictConfig:
     cfg = {
         "ckpt": "model.ckpt",
+        "input": "scenes",
         "out": "maps",
         "detect": DETECT,
         "oretype": {"ckpt": None, "drop_classes": ["no_ore"], "batch_size": 256},
@@ -105,7 +107,7 @@ def test_concession_registers_the_site_inside_it(tmp_path: Path) -> None:
     top = summary["top_unregistered"][0]
     assert top["max_prob"] == pytest.approx(0.7)
     assert top["registry_distance_m"] == pytest.approx(70.0 * np.sqrt(2), abs=0.5)  # corner to corner
-    assert top["registry_id"] == "1/2020"
+    assert top["nearest_registry_id"] == "1/2020"
 
 
 def test_ore_type_stage_drops_no_ore(tmp_path: Path) -> None:
@@ -130,6 +132,67 @@ def test_all_nodata_run_writes_valid_empty_files(tmp_path: Path) -> None:
         assert pyogrio.read_info(tmp_path / "out" / name)["features"] == 0, name
     assert summary["detections"] == 0 and summary["top_unregistered"] == []
     assert "# Detections summary" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_all_nodata_scene_gets_a_warning_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prob = write_prob(tmp_path / "s.prob.tif", np.full((3, 20, 20), np.nan, np.float32))
+    scene = write_scene(tmp_path / "s.tif")
+    cfg = predict_cfg()
+
+    summary = finish_run(
+        [detect_scene(prob, scene, make_bundle(), cfg.detect)], [(scene, prob)], tmp_path, cfg
+    )
+
+    assert summary["warnings"] == [
+        {"scene": "s", "warning": "s.prob.tif: every pixel is nodata (the scene holds no valid reflectance)"}
+    ]
+    assert "warning: s.prob.tif: every pixel is nodata" in capsys.readouterr().err
+    assert "## Warnings: 1" in (tmp_path / "summary.md").read_text()
+
+
+def test_failed_scenes_are_in_the_summary(tmp_path: Path) -> None:
+    scene, prob = two_site_scene(tmp_path)
+    cfg = predict_cfg()
+    failed = {"b": "b.tif: not a readable GeoTIFF"}
+
+    summary = finish_run(
+        [detect_scene(prob, scene, make_bundle(), cfg.detect)],
+        [(scene, prob)],
+        tmp_path / "out",
+        cfg,
+        failed=failed,
+    )
+
+    assert summary["scenes"] == 2 and summary["scenes_failed"] == 1
+    assert summary["failed"] == [{"scene": "b", "error": "b.tif: not a readable GeoTIFF"}]
+    assert summary["warnings"] == []
+    markdown = (tmp_path / "out" / "summary.md").read_text()
+    assert "## Failed scenes (no map): 1" in markdown and "| b | b.tif: not a readable GeoTIFF |" in markdown
+
+
+def test_rerun_writes_the_same_bytes_and_clears_partial_files(tmp_path: Path) -> None:
+    first, out = run(tmp_path, predict_cfg())
+    digests = {name: (out / name).read_bytes() for name in OUTPUTS if name != "summary.json"}
+    (out / f".detections.partial-{999999}.csv").write_text("half")
+
+    second, _ = run(tmp_path, predict_cfg())
+
+    assert {name: (out / name).read_bytes() for name in digests} == digests
+    assert {k: v for k, v in first.items() if k != "created"} == {
+        k: v for k, v in second.items() if k != "created"
+    }
+    assert not list(out.glob(".*"))
+
+
+def test_concessions_without_polygons_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "points.gpkg"
+    gpd.GeoDataFrame({"PROCESSO": ["1"]}, geometry=[Point(500_010, 7_999_990)], crs="EPSG:32723").to_file(
+        path
+    )
+
+    with pytest.raises(MinegeoInputError, match=r"concessions=.*points.gpkg: none of its 1 features"):
+        run(tmp_path, predict_cfg(registry={"concessions": str(path)}))
+    assert not (tmp_path / "out").exists()
 
 
 def test_summary_markdown_lists_top_sites(tmp_path: Path) -> None:
