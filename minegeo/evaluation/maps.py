@@ -64,7 +64,12 @@ def find_maps(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise MinegeoInputError(f"maps={folder}: not a folder; expected a folder of {MAP_SUFFIX} maps")
-    maps = sorted(path for path in folder.iterdir() if path.name.endswith(MAP_SUFFIX) and path.is_file())
+    # dot-files are predict's half-written maps
+    maps = sorted(
+        path
+        for path in folder.iterdir()
+        if path.name.endswith(MAP_SUFFIX) and not path.name.startswith(".") and path.is_file()
+    )
     if not maps:
         raise MinegeoInputError(
             f"maps={folder}: no *{MAP_SUFFIX} found; expected the maps minegeo.predict writes"

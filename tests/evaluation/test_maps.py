@@ -68,6 +68,12 @@ def test_folder_without_maps_is_refused(tmp_path: Path) -> None:
         find_maps(tmp_path)
 
 
+def test_half_written_dot_files_are_not_maps(tmp_path: Path) -> None:
+    write_map(tmp_path / "a.prob.tif", square(2, slice(0, 1), slice(0, 1)))
+    write_map(tmp_path / ".b.prob.tif", square(2, slice(0, 1), slice(0, 1)))
+    assert find_maps(tmp_path) == [tmp_path / "a.prob.tif"]
+
+
 def test_unreadable_map_is_named(tmp_path: Path) -> None:
     (tmp_path / "bad.prob.tif").write_text("not a tiff")
     with pytest.raises(MinegeoInputError, match=r"bad\.prob\.tif: not a readable GeoTIFF"):

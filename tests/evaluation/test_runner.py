@@ -58,7 +58,8 @@ def test_map_on_another_crs_and_grid_is_resampled_onto_the_mask(tmp_path: Path) 
     probs = ((col >= 10) & (col < 30) & (row >= 10) & (row < 30)).astype(np.float32)
     write_map(tmp_path / "maps/img_0.prob.tif", probs, transform=ORIGIN)
     iou = _evaluate(tmp_path / "maps", tmp_path / "truth")["rows"][0]["tailings_dam/iou"]
-    assert iou > 0.9
+    # one mask pixel misplaced along each edge would give about 0.82
+    assert iou >= 0.95
 
 
 def test_no_mask_for_any_map_is_refused(tmp_path: Path) -> None:
