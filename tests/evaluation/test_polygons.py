@@ -7,7 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import box
+from shapely.geometry import Point, box
 
 from minegeo.errors import MinegeoInputError
 from minegeo.evaluation.maps import read_map_header
@@ -70,3 +70,12 @@ def test_file_without_crs_is_refused(tmp_path: Path) -> None:
 def test_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MinegeoInputError, match=r"labels\.gpkg: label file not found"):
         PolygonLabels(tmp_path / "labels.gpkg", CLASSES)
+
+
+def test_points_are_left_out_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "labels.gpkg"
+    geometry = [box(500_020, 7_999_940, 500_060, 7_999_980), Point(500_100, 7_999_900)]
+    gpd.GeoDataFrame({"class": ["tailings_dam", "mine"]}, geometry=geometry, crs=UTM).to_file(path)
+    labels = PolygonLabels(path, CLASSES)
+    assert labels.classes == ("tailings_dam",)
+    assert "1 features that are not polygons left out" in caplog.text

@@ -63,3 +63,15 @@ def test_outputs_are_written_and_readable(tmp_path: Path) -> None:
 def test_headline_is_one_line_per_class(tmp_path: Path) -> None:
     lines = headline_lines(evaluation_dict(_evaluation(tmp_path)))
     assert len(lines) == 1 and lines[0].startswith("tailings_dam: iou 0.500 f1 0.667")
+
+
+def test_scene_without_reference_or_prediction_has_undefined_iou(tmp_path: Path) -> None:
+    write_map(tmp_path / "maps/img_0.prob.tif", square(10, slice(0, 4), slice(0, 4), 0.8))
+    write_mask(tmp_path / "truth/mask/mask_0.tif", square(10, slice(0, 4), slice(0, 4)))
+    write_map(tmp_path / "maps/img_1.prob.tif", square(10, slice(0, 1), slice(0, 1), 0.0))
+    write_mask(tmp_path / "truth/mask/mask_1.tif", square(10, slice(0, 1), slice(0, 1), 0.0))
+    settings = load_settings({"maps": str(tmp_path / "maps"), "truth": str(tmp_path / "truth")})
+    data = evaluation_dict(run_evaluation(plan_evaluation(settings)))
+    assert [row["tailings_dam/iou"] for row in data["per_scene"]] == [1.0, None]
+    assert data["tailings_dam/iou"] == 1.0
+    assert "| img_1 | – | – | 0 | 0 | 0 |" in evaluation_markdown(data)
