@@ -12,9 +12,9 @@ from minegeo.errors import MinegeoInputError
 __all__ = ["ChangeParams"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChangeParams:
-    """How sites are matched across periods and when they count."""
+    """How sites are matched across periods and when they count (not frozen: OmegaConf merges onto it)."""
 
     #: detections of any periods this close (edge to edge, metres) are one site
     match_distance_m: float = 100.0
@@ -30,9 +30,9 @@ class ChangeParams:
     def __post_init__(self) -> None:
         if not self.match_distance_m >= 0:
             raise MinegeoInputError(
-                f"change.match_distance_m={self.match_distance_m}: expected a distance >= 0"
+                f"change_rules.match_distance_m={self.match_distance_m}: expected a distance >= 0"
             )
         if not self.growth > 0:
-            raise MinegeoInputError(f"change.growth={self.growth}: expected a share > 0, such as 0.25")
+            raise MinegeoInputError(f"change_rules.growth={self.growth}: expected a share > 0, such as 0.25")
         if self.top_n < 0:
-            raise MinegeoInputError(f"change.top_n={self.top_n}: expected a whole number >= 0")
+            raise MinegeoInputError(f"change_rules.top_n={self.top_n}: expected a whole number >= 0")

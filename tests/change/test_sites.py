@@ -138,9 +138,9 @@ def test_site_status_of_counted_periods() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"match_distance_m": -1}, r"change.match_distance_m=-1: expected a distance >= 0"),
-        ({"growth": 0}, r"change.growth=0: expected a share > 0"),
-        ({"top_n": -2}, r"change.top_n=-2"),
+        ({"match_distance_m": -1}, r"change_rules.match_distance_m=-1: expected a distance >= 0"),
+        ({"growth": 0}, r"change_rules.growth=0: expected a share > 0"),
+        ({"top_n": -2}, r"change_rules.top_n=-2"),
     ],
 )
 def test_bad_params_are_one_line(params: dict[str, float], message: str) -> None:
