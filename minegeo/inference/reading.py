@@ -125,21 +125,21 @@ class WindowDataset(Dataset[dict[str, Any]]):
         return batch
 
     def batches(self, batch_size: int) -> list[list[int]]:
-        """Consecutive windows in batches of ``batch_size``, split where the read size changes.
+        """Each scene's windows in batches of ``batch_size``; scenes never share a batch.
 
-        A batch is one array, so scenes whose plans read different window sizes (the FCN's
-        blocks are sized per scene) never share one. Reading ahead follows this layout.
+        A convolution's sums can round differently with the batch's size, so a batch
+        spanning two scenes would make a scene's bytes depend on which other scenes the
+        run holds, and a resumed run (which predicts only some) would not repeat an
+        uninterrupted one. A run of many scenes smaller than a batch pays for it with
+        partly filled batches. Reading ahead follows this layout.
         """
         self.layout = []
         for scene, job in enumerate(self.jobs):
-            indexes = range(self.starts[scene], self.starts[scene] + len(job.plan.chunks))
-            previous = self.layout[-1] if self.layout else []
-            joins = previous and self.jobs[self._scene(previous[-1])].plan.read_size == job.plan.read_size
-            if joins and len(previous) < batch_size:
-                take = batch_size - len(previous)
-                previous.extend(indexes[:take])
-                indexes = indexes[take:]
-            self.layout += [list(indexes[i : i + batch_size]) for i in range(0, len(indexes), batch_size)]
+            start, count = self.starts[scene], len(job.plan.chunks)
+            self.layout += [
+                list(range(first, min(first + batch_size, start + count)))
+                for first in range(start, start + count, batch_size)
+            ]
         self._layout_position = {tuple(batch): position for position, batch in enumerate(self.layout)}
         return self.layout
 

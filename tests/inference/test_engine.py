@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,45 @@ def test_corrupt_scene_is_skipped_and_others_done(
     assert run_predict(predict_config(unet_ckpt, tmp_path, tmp_path / "out")) == 2
     assert sorted(p.name for p in (tmp_path / "out").glob("*.prob.tif")) == ["a.prob.tif", "c.prob.tif"]
     assert "b.tif" in capsys.readouterr().err
+
+
+def test_scenes_without_band_descriptions_are_named_in_one_warning(
+    tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = np.random.default_rng(0).random((12, 64, 64), dtype=np.float32)
+    write_scene(tmp_path / "named.tif", data)
+    (tmp_path / "bare").mkdir()
+    for name in ("a.tif", "b.tif"):
+        write_scene(tmp_path / "bare" / name, data, names=("",) * 12)
+
+    run_predict(predict_config(unet_ckpt, tmp_path / "named.tif", tmp_path / "named"))
+    capsys.readouterr()
+    assert run_predict(predict_config(unet_ckpt, tmp_path / "bare", tmp_path / "out")) == 0
+
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: 2 scene(s) have no band descriptions; their bands were taken to be "
+        "B1,B2,B3,B4,B5,B6,B7,B8,B9,B10,B11,B12 in order: a.tif, b.tif"
+    ]
+    np.testing.assert_array_equal(
+        _read(tmp_path / "out" / "a.prob.tif"), _read(tmp_path / "named" / "named.prob.tif")
+    )
+
+
+def test_failed_scene_is_in_the_summary_and_exit_2(
+    tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    random_scene(tmp_path / "a.tif", 64, 64)
+    (tmp_path / "b.tif").write_bytes(b"II*\x00garbage")
+    cfg = predict_config(unet_ckpt, tmp_path, tmp_path / "out", postprocess=True, report={"quicklook": False})
+
+    assert run_predict(cfg) == 2
+
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [row["scene"] for row in summary["failed"]] == ["b"] and "b.tif" in summary["failed"][0]["error"]
+    err = capsys.readouterr().err
+    assert "error: " in err and "b.tif: not a readable GeoTIFF" in err
+    assert err.strip().splitlines()[-1] == "error: 1 of 2 scene(s) failed: b"
 
 
 def test_finished_scene_is_skipped(tmp_path: Path, unet_ckpt: Path) -> None:

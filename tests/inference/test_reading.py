@@ -64,10 +64,10 @@ def test_window_past_the_edge_reads_nodata_outside(tmp_path: Path) -> None:
     np.testing.assert_array_equal(out[:, :10, 4:], inside)
 
 
-def test_batches_join_scenes_of_one_read_size_and_split_at_another(tmp_path: Path) -> None:
+def test_batches_never_span_two_scenes(tmp_path: Path) -> None:
     scene = random_scene(tmp_path / "s.tif", 40, 40)  # 2 x 2 tiles of 32, 1 tile of 48
     dataset = WindowDataset([_job(scene), _job(scene), _job(scene, 48)], GEOMETRY)
-    assert dataset.batches(3) == [[0, 1, 2], [3, 4, 5], [6, 7], [8]]
+    assert dataset.batches(3) == [[0, 1, 2], [3], [4, 5, 6], [7], [8]]
     batch = dataset.__getitems__([8])
     assert batch["image"].shape == (1, 12, 48, 48)
 
