@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from minegeo.evaluation.plots import plot_pr_curve, plot_reliability
-from minegeo.evaluation.runner import Evaluation, tally_row
+from minegeo.evaluation.runner import SCENE_COUNTS, Evaluation, tally_row
 from minegeo.evaluation.scores import best_threshold, expected_calibration_error, sweep
 from minegeo.io import atomic_path
 
@@ -41,11 +41,13 @@ def evaluation_dict(evaluation: Evaluation) -> dict[str, Any]:
     for name, tally in evaluation.pooled.items():
         sweeps[name] = sweep(tally)
         best, best_f1 = best_threshold(sweeps[name])
-        row = tally_row(name, tally)
-        data.update({key: row[key] for key in row if key.split("/")[1] in HEADLINE[:4]})
-        data.update({f"{name}/ece": expected_calibration_error(tally)})
-        data.update({f"{name}/best_threshold": best, f"{name}/best_f1": best_f1})
-        data.update({key: row[key] for key in row if key.split("/")[1] not in HEADLINE})
+        pooled = {
+            **tally_row(name, tally),
+            f"{name}/ece": expected_calibration_error(tally),
+            f"{name}/best_threshold": best,
+            f"{name}/best_f1": best_f1,
+        }
+        data.update({f"{name}/{key}": pooled[f"{name}/{key}"] for key in (*HEADLINE, *SCENE_COUNTS)})
     data["per_scene"] = evaluation.per_scene
     data["sweep"] = sweeps
     return data
