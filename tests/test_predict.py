@@ -125,15 +125,19 @@ def test_two_runs_and_a_resumed_run_give_identical_bytes(
         command = [sys.executable, "-m", "minegeo.predict", *args, *registry]
         return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    assert predict(tmp_path / "a").wait(timeout=900) == 0
-    assert predict(tmp_path / "b").wait(timeout=900) == 0
+    def finish(process: subprocess.Popen[str]) -> None:
+        _, err = process.communicate(timeout=900)
+        assert process.returncode == 0, err
+
+    finish(predict(tmp_path / "a"))
+    finish(predict(tmp_path / "b"))
     victim = predict(tmp_path / "c")
     while victim.poll() is None and not list((tmp_path / "c").glob("*.prob.tif")):
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     (tmp_path / "c" / ".detections.partial-999999.csv").write_text("cut short")  # a kill while writing
-    assert predict(tmp_path / "c").wait(timeout=900) == 0
+    finish(predict(tmp_path / "c"))
 
     reference = _digests(tmp_path / "a")
     assert {"detections.gpkg", "detections.kml", "summary.json"} <= set(reference)

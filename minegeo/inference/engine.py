@@ -34,8 +34,6 @@ class Predictor(L.LightningModule):
     Args:
         models: one or more models (an ensemble is averaged after the activation).
         preprocessing: each model's normalisation.
-        crop: halo cells to drop from the start of the model output (the writer drops
-            what lies past each window's cells).
         tta: ``"none"``, ``"flips"`` (3 views) or ``"d4"`` (8 views: flips and 90° turns).
         channels_last: run the models channels-last, as the windows are read (on a CPU the
             FCN runs 2-3x as fast, U-Net-ResNet18 1.2x); ``False`` for a model
@@ -46,14 +44,13 @@ class Predictor(L.LightningModule):
         self,
         models: Sequence[nn.Module],
         preprocessing: Sequence[Preprocessing],
-        crop: int,
         tta: str = "none",
         channels_last: bool = True,
     ) -> None:
         super().__init__()
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.models = nn.ModuleList(model.to(memory_format=self.memory_format) for model in models)
-        self.preprocessing, self.crop = list(preprocessing), crop
+        self.preprocessing = list(preprocessing)
         self.views = _views(tta)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
@@ -69,8 +66,8 @@ class Predictor(L.LightningModule):
                 total = probs.float() if total is None else total + probs.float()
         assert total is not None
         total = total / (len(self.models) * len(self.views))
-        probs_out = total[..., self.crop :, self.crop :].cpu().contiguous()
-        return {**batch, "image": None, "probs": probs_out}
+        # each scene's writer drops its plan's halo cells (plans of one run may differ)
+        return {**batch, "image": None, "probs": total.cpu().contiguous()}
 
 
 def normalize_(raw: Tensor, pre: Preprocessing) -> Tensor:
@@ -293,9 +290,9 @@ class _SceneState:
         return self.received == len(self.job.plan.chunks)
 
     def add(self, number: int, probs: np.ndarray, valid: np.ndarray) -> None:
-        chunk = self.job.plan.chunks[number]
+        chunk, crop = self.job.plan.chunks[number], self.job.plan.crop
         probs, valid = (
-            probs[:, : chunk.out_height, : chunk.out_width],
+            probs[:, crop : crop + chunk.out_height, crop : crop + chunk.out_width],
             valid[: chunk.out_height, : chunk.out_width],
         )
         if self.blender is None:

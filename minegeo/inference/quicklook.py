@@ -15,6 +15,7 @@ import rasterio
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from rasterio.coords import BoundingBox
 from rasterio.crs import CRS
 
@@ -99,6 +100,17 @@ def _draw_detections(axes: Axes, detections: gpd.GeoDataFrame, crs: CRS) -> None
         local[~points].boundary.plot(ax=axes, color=colours[~points], linewidth=1.5)
 
 
+def _add_legend(axes: Axes, detections: gpd.GeoDataFrame) -> None:
+    """Say what the outline colours mean, with the count of each."""
+    registered = detections["registered"] if "registered" in detections.columns else np.zeros(0, bool)
+    count = int(np.asarray(registered, dtype=bool).sum())
+    handles = [
+        Line2D([], [], color="lime", linewidth=1.5, label=f"registered ({count})"),
+        Line2D([], [], color="red", linewidth=1.5, label=f"unregistered ({len(detections) - count})"),
+    ]
+    axes.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
+
+
 def write_quicklook(
     scene_path: Path,
     prob_path: Path,
@@ -131,6 +143,7 @@ def write_quicklook(
     shown = axes.imshow(score, extent=extent, cmap="inferno", vmin=0.0, vmax=1.0, alpha=0.55)
     figure.colorbar(shown, ax=axes, fraction=0.046, label="detection probability")
     _draw_detections(axes, detections, crs)
+    _add_legend(axes, detections)
     axes.set_xlim(bounds.left, bounds.right)
     axes.set_ylim(bounds.bottom, bounds.top)
     axes.set_title(f"{Path(scene_path).stem}: {len(detections)} detection(s)")

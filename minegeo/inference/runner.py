@@ -104,7 +104,6 @@ def scan(
     predictor = Predictor(
         models,
         [b.preprocessing for b in bundles],
-        todo[0].plan.crop,
         settings.tta,
         settings.channels_last,
     )
@@ -211,8 +210,8 @@ def _job(
     plan = make_plan(height, width, geometry, settings.tile_size, settings.overlap, settings.fcn_cells)
     if not plan.chunks:
         raise MinegeoInputError(
-            f"{scene.path}: {height}x{width} px is smaller than the model's "
-            f"{geometry.receptive_field} px receptive field"
+            f"{scene.path}: {height}x{width} px is smaller than the model's smallest input "
+            f"({geometry.min_size} px a side)"
         )
     shift = geometry.offset - geometry.output_stride / 2
     job = SceneJob(

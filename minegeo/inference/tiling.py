@@ -112,6 +112,8 @@ def strided_plan(height: int, width: int, geometry: ModelGeometry, cells: int) -
     """
     stride, field = geometry.output_stride, geometry.receptive_field
     rows_out, cols_out = geometry.output_size(height), geometry.output_size(width)
+    if min(rows_out, cols_out) <= 0 and min(height, width) >= geometry.min_size:
+        return patch_plan(height, width, geometry)
     cells = max(_balanced(rows_out, cells), _balanced(cols_out, cells))
     lead = field / 2 - geometry.offset  # pixels a cell's field reaches before its window start
     halo = math.ceil(lead / stride)
@@ -131,6 +133,28 @@ def strided_plan(height: int, width: int, geometry: ModelGeometry, cells: int) -
         for c in col_blocks
     )
     return Plan(chunks, rows_out, cols_out, read, halo, cells, False, tuple(row_blocks), tuple(col_blocks))
+
+
+def patch_plan(height: int, width: int, geometry: ModelGeometry) -> Plan:
+    """One window over a scene smaller than the receptive field, for a model that takes it.
+
+    A "same"-padded FCN trained on 201 px patches gives one cell for a 201 px input: its
+    215 px receptive field reaches into the padding. That patch is the paper's own unit,
+    so such a scene is read whole from (0, 0), and the model pads its borders exactly as
+    in training; the shorter side of a non-square scene is filled with nodata (zeros).
+
+    Args:
+        height: scene rows (at least ``geometry.min_size``).
+        width: scene columns (at least ``geometry.min_size``).
+        geometry: the model's geometry.
+
+    Returns:
+        the plan: one chunk, no halo; output grid = the model's cells.
+    """
+    stride, side = geometry.output_stride, max(height, width)
+    rows, cols, cells = ((size - geometry.min_size) // stride + 1 for size in (height, width, side))
+    chunk = Chunk(0, 0, 0, 0, rows, cols, 0)
+    return Plan((chunk,), rows, cols, side, 0, cells, False, (0,), (0,))
 
 
 def _balanced(count: int, cells: int) -> int:

@@ -15,8 +15,10 @@ from affine import Affine
 from minegeo.errors import MinegeoInputError
 from minegeo.inference import run_predict
 from minegeo.inference.runner import gdal_options
-from minegeo.tasks.bundle import load_bundle
+from minegeo.models import DiscoveryFCN
+from minegeo.tasks.bundle import Bundle, load_bundle, save_bundle
 from tests.inference.predict_helpers import (
+    PRE,
     TRANSFORM,
     fcn_ckpt,
     predict_config,
@@ -62,6 +64,27 @@ def test_fcn_scenes_whose_blocks_differ_share_a_run(tmp_path: Path, fcn_ckpt: Pa
             _read(tmp_path / "both" / f"{name}.prob.tif"),
         )
         np.testing.assert_array_equal(both, alone)
+
+
+def test_same_padded_fcn_predicts_a_single_201_px_patch_as_in_training(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = DiscoveryFCN(padding="same").eval()
+    config = {"_target_": "minegeo.models.DiscoveryFCN", "padding": "same"}
+    ckpt = tmp_path / "fcn_same.ckpt"
+    save_bundle(ckpt, Bundle("classification", ("mine", "not_mine"), 201, PRE, model.geometry, config), model)
+    scene = random_scene(tmp_path / "patch.tif", 201, 201)
+    random_scene(tmp_path / "big.tif", 500, 400)  # in the same run: blocks with a halo cell
+
+    assert run_predict(predict_config(ckpt, tmp_path / "*.tif", tmp_path / "out")) == 0
+
+    probs = _read(tmp_path / "out" / "patch.prob.tif")
+    with rasterio.open(scene) as src:
+        raw = torch.from_numpy(src.read().astype(np.float32))[None]
+    with torch.no_grad():
+        expected = model(torch.nan_to_num(raw)).softmax(1)[0].numpy()
+    assert probs.shape == expected.shape == (2, 1, 1)
+    np.testing.assert_allclose(probs, expected, atol=1e-5)
+    assert _read(tmp_path / "out" / "big.prob.tif").shape == (2, 11, 7)
 
 
 def test_fcn_grid_is_georeferenced_on_cell_centres(tmp_path: Path, fcn_ckpt: Path) -> None:

@@ -83,3 +83,16 @@ def test_stretch_maps_percentiles_to_unit_range_and_keeps_nan() -> None:
 
     assert np.isnan(out[0, 0, 0])
     assert out[0, 0, 1:].min() == 0.0 and out[0, 0, 1:].max() == 1.0
+
+
+def test_legend_names_the_outline_colours_with_counts() -> None:
+    from matplotlib.figure import Figure
+
+    from minegeo.inference.quicklook import _add_legend
+
+    axes = Figure().add_subplot()
+    _add_legend(axes, polygon_detections([True, False, False]))
+
+    legend = axes.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["registered (1)", "unregistered (2)"]
+    assert [line.get_color() for line in legend.get_lines()] == ["lime", "red"]
