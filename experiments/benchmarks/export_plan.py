@@ -72,6 +72,8 @@ def main() -> None:
             "201 px x 10 m side",
         )
     )
+    yearly = plan(f"points={anm}", "negatives.count=0", "periods=[2019,2020,2021]")
+    print(row("ANM dams, 3 years (EPSG:4326)", yearly, "periods=[2019,2020,2021]: one task per dam and year"))
     print(row("ANM dams + balanced negatives (EPSG:4326)", plan(f"points={anm}"), "default config"))
     print(row("ANM dams + balanced negatives (UTM)", plan(f"points={anm}", "collection.crs=utm"), "crs=utm"))
     for crs in ("EPSG:4326", "utm"):
