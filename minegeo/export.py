@@ -4,6 +4,8 @@
     python -m minegeo.export aoi.bbox=[-45,-21,-42,-18] destination.kind=gcs destination.bucket=B
 
 Configuration: ``conf/export.yaml``; documentation: ``experiments/earthengine.md``.
+Exit codes, as for predict: 0 done; 1 the run could not start (one ``error:`` line on
+stderr); 2 some Earth Engine tasks failed, the others are done.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import hydra
 from omegaconf import DictConfig
 
 from minegeo.config import CONFIG_DIR
-from minegeo.errors import MinegeoInputError
+from minegeo.errors import EXIT_BAD_INPUT, EXIT_SOME_FAILED, MinegeoInputError
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
@@ -26,12 +28,12 @@ def main(cfg: DictConfig) -> None:
         summary = run_export(cfg)
     except MinegeoInputError as error:
         print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
     print("\n".join(summary.lines()))
     if cfg.dry_run:
         print(f"dry run: nothing submitted; to submit, rerun without dry_run=true and with out={summary.out}")
     elif summary.states.get("FAILED"):
-        sys.exit(1)
+        sys.exit(EXIT_SOME_FAILED)
 
 
 if __name__ == "__main__":

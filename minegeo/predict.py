@@ -15,12 +15,9 @@ import hydra
 from omegaconf import DictConfig
 
 from minegeo.config import CONFIG_DIR
-from minegeo.errors import MinegeoInputError
+from minegeo.errors import EXIT_BAD_INPUT, MinegeoInputError
 from minegeo.inference.preflight import check_files
 from minegeo.inference.settings import load_settings
-
-#: the run could not start
-EXIT_BAD_INPUT = 1
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")

@@ -47,7 +47,7 @@ def test_no_saved_config_holds_a_secret(tmp_path: Path, points: Path) -> None:
 
 def test_bad_input_exits_with_one_line(tmp_path: Path) -> None:
     result = export(tmp_path, "points=missing.csv", "dry_run=true", "out=plan")
-    assert result.returncode == 2
+    assert result.returncode == 1  # the convention of every entry point (minegeo.errors)
     assert result.stderr.strip().splitlines() == [
         "error: missing.csv: file not found; expected a CSV, ANM's TSV or a vector file"
     ]

@@ -136,6 +136,7 @@ def test_two_runs_and_a_resumed_run_give_identical_bytes(
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    assert len(list((tmp_path / "c").glob("*.prob.tif"))) == 1  # killed between the two scenes
     (tmp_path / "c" / ".detections.partial-999999.csv").write_text("cut short")  # a kill while writing
     finish(predict(tmp_path / "c"))
 

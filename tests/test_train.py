@@ -73,6 +73,7 @@ def test_checkpoint_bundle_rebuilds_model_and_preprocessing(small_world: Path, t
     ]
     train(compose_train(overrides, tmp_path), tmp_path)
     bundle, model = load_bundle(tmp_path / "fold_0" / "checkpoints" / "best.ckpt")
+    assert (tmp_path / "fold_0" / "checkpoints" / "last.ckpt").is_file()  # where a killed run resumes
     assert bundle.class_names == ("mine", "not_mine")
     assert bundle.patch_size == 201
     assert len(bundle.preprocessing.bands) == 12

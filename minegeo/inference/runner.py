@@ -24,7 +24,7 @@ from torch import nn
 from minegeo.change.series import check_series
 from minegeo.change.stage import run_change_stage
 from minegeo.datasets.raster import is_readable
-from minegeo.errors import MinegeoInputError
+from minegeo.errors import EXIT_SOME_FAILED, MinegeoInputError
 from minegeo.inference.allocator import reuse_freed_memory
 from minegeo.inference.engine import Predictor, SceneWriter, WindowDataModule
 from minegeo.inference.preflight import check_files
@@ -35,9 +35,6 @@ from minegeo.inference.scenes import Scene, check_scene, find_scenes
 from minegeo.inference.settings import PredictSettings, load_settings
 from minegeo.inference.tiling import make_plan
 from minegeo.tasks.bundle import Bundle, checkpoint_hash, load_bundle
-
-#: exit code when some scenes failed and the others were done
-EXIT_SOME_FAILED = 2
 
 
 def run_predict(cfg: PredictSettings | DictConfig | Mapping[str, Any]) -> int:
