@@ -73,21 +73,26 @@ def time_series(maps: Iterable[tuple[str, Path, Path]]) -> list[TimeSeries]:
         one period only); scenes without a period are left out.
 
     Raises:
-        MinegeoInputError: for a name whose period does not parse, or a place given the
-            same period twice.
+        MinegeoInputError: for a name whose period does not parse beside names of the
+            same place that do, or a place given the same period twice.
     """
     groups: dict[str, list[SeriesMap]] = defaultdict(list)
+    odd: dict[str, Path] = {}
     for stem, prob, scene in maps:
         split = split_period(stem)
         if split is None:
             if _LOOKS_LIKE_PERIOD.search(stem):
-                raise MinegeoInputError(
-                    f"{scene}: period {stem.rpartition('.')[2]!r} in its name is not valid; expected "
-                    "<place>.<period> with a year (2019), a quarter (2025Q1) or a range (20190601-20190901)"
-                )
+                odd[stem] = Path(scene)
             continue
         place, label = split
         groups[place].append(SeriesMap(parse_period(label), stem, Path(prob), Path(scene)))
+    # A name like `mosaic.2019_v2` is a plain scene, unless its place has periods.
+    for stem, scene in odd.items():
+        if stem.rpartition(".")[0] in groups:
+            raise MinegeoInputError(
+                f"{scene}: period {stem.rpartition('.')[2]!r} in its name is not valid; expected "
+                "<place>.<period> with a year (2019), a quarter (2025Q1) or a range (20190601-20190901)"
+            )
     series: list[TimeSeries] = []
     for place, items in sorted(groups.items()):
         items.sort(key=lambda item: item.period)

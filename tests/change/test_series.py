@@ -31,6 +31,10 @@ def test_an_unparseable_period_name_is_one_line() -> None:
         time_series(maps("a.2019", "a.2019Q5"))
 
 
+def test_a_lone_name_with_a_dot_is_a_plain_scene() -> None:
+    assert time_series(maps("mosaic.2019_v2", "scene.tail")) == []
+
+
 def test_the_same_period_twice_is_refused() -> None:
     with pytest.raises(MinegeoInputError, match=r"a: period 2019 is given twice"):
         time_series(maps("a.2019", "a.20190101-20200101") + maps("a.2019"))
