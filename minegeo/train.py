@@ -51,9 +51,13 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     lightning.seed_everything(cfg.seed, workers=True)
     metrics = _cross_validate(cfg, run_dir) if cfg.get("kfold") else fit_and_test(cfg, run_dir)
     metrics["experiment"] = cfg.experiment_name
+    _write_metrics(run_dir, metrics)
+    return metrics
+
+
+def _write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
     with atomic_path(run_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    return metrics
 
 
 def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
@@ -76,7 +80,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     best = _best_checkpoint(trainer) or cfg.get("ckpt_path")
     metrics: dict[str, Any] = {}
-    for stage in ("validate", "test") if cfg.test else ("validate",):
+    for stage in ("validate", "test") if cfg.test and _has_test_split(datamodule) else ("validate",):
         results = getattr(trainer, stage)(task, datamodule=datamodule, ckpt_path=best, verbose=False)
         metrics.update(_as_floats(results[0]))
     metrics["epochs"] = int(trainer.current_epoch)
@@ -116,13 +120,23 @@ def _cross_validate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         for node in (fold_cfg.get("callbacks") or {}).values():
             if node and "dirpath" in node:
                 node.dirpath = str(fold_dir / "checkpoints")
-        per_fold.append(fit_and_test(fold_cfg, fold_dir))
+        metrics = fit_and_test(fold_cfg, fold_dir)
+        _write_metrics(fold_dir, metrics)  # a killed k-fold run keeps the folds it finished
+        per_fold.append(metrics)
     numeric = [k for k, v in per_fold[0].items() if isinstance(v, float | int) and k != "epochs"]
     summary: dict[str, Any] = {k: float(np.mean([m[k] for m in per_fold])) for k in numeric}
     summary |= {f"{k}_std": float(np.std([m[k] for m in per_fold])) for k in numeric}
     summary["folds"] = len(per_fold)
     summary["epochs"] = int(sum(m["epochs"] for m in per_fold))
     return summary
+
+
+def _has_test_split(datamodule: Any) -> bool:
+    """Whether the data holds test samples (a final model may train on every place but val)."""
+    try:
+        return len(datamodule.test_dataloader()) > 0
+    except TypeError:  # a loader of unknown length
+        return True
 
 
 def _best_checkpoint(trainer: Any) -> str | None:

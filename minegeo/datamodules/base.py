@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from lightning import LightningDataModule
-from torch import Tensor
 from torch.utils.data import DataLoader
 
+from minegeo.datamodules.augment import BatchAugmentation
 from minegeo.datamodules.stats import save_stats
+from minegeo.errors import MinegeoInputError
 from minegeo.tasks.bundle import Preprocessing
 
+#: keyword arguments of :class:`BatchAugmentation` that ``augment`` may set
+AUGMENTATION_KEYS = ("geometric", "contrast", "offset", "noise")
 #: mask value for pixels that count nowhere (nodata, padding)
 IGNORE_INDEX = 255
 
@@ -32,7 +34,7 @@ class MinegeoDataModule(LightningDataModule):
         patch_size: int,
         batch_size: int = 16,
         num_workers: int = 0,
-        augment: bool = True,
+        augment: bool | Mapping[str, Any] = True,
         seed: int = 0,
         run_dir: str | Path | None = None,
     ) -> None:
@@ -41,7 +43,7 @@ class MinegeoDataModule(LightningDataModule):
         self.patch_size = patch_size
         self.batch_size = batch_size
         self.num_workers = num_workers
-        self.augment = augment
+        self.augmentation = make_augmentation(augment)
         self.seed = seed
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.preprocessing: Preprocessing | None = None
@@ -87,31 +89,23 @@ class MinegeoDataModule(LightningDataModule):
         batch["image"] = image
         if "mask" in batch:
             batch["mask"] = batch["mask"].long().masked_fill(~valid, IGNORE_INDEX)
-        if self.augment and self.trainer is not None and self.trainer.training:
-            batch = dihedral_augment(batch)
+        if self.augmentation is not None and self.trainer is not None and self.trainer.training:
+            batch = self.augmentation(batch)
         return batch
 
 
-def dihedral_augment(batch: dict[str, Any]) -> dict[str, Any]:
-    """Random flip and 90° rotation per sample, applied alike to image and mask.
+def make_augmentation(augment: bool | Mapping[str, Any]) -> BatchAugmentation | None:
+    """The train-batch augmentation ``augment`` asks for.
 
-    Overhead imagery has no up or left, so the 8 dihedral transforms are all valid.
+    Args:
+        augment: ``True`` for flips and quarter turns, ``False`` for none, or the keyword
+            arguments of :class:`BatchAugmentation` (``{geometric: true, contrast: 0.1}``).
     """
-    image: Tensor = batch["image"]
-    mask: Tensor | None = batch.get("mask")
-    images, masks = [], []
-    for i in range(image.shape[0]):
-        quarter_turns = int(torch.randint(4, (1,)))
-        flip = bool(torch.randint(2, (1,)))
-        images.append(_dihedral(image[i], quarter_turns, flip))
-        if mask is not None:
-            masks.append(_dihedral(mask[i], quarter_turns, flip))
-    batch["image"] = torch.stack(images)
-    if mask is not None:
-        batch["mask"] = torch.stack(masks)
-    return batch
-
-
-def _dihedral(tensor: Tensor, quarter_turns: int, flip: bool) -> Tensor:
-    tensor = torch.rot90(tensor, quarter_turns, dims=(-2, -1))
-    return tensor.flip(-1) if flip else tensor
+    if isinstance(augment, Mapping):
+        unknown = sorted(set(augment) - set(AUGMENTATION_KEYS))
+        if unknown:
+            raise MinegeoInputError(
+                f"data.augment has unknown keys {unknown}: expected some of {AUGMENTATION_KEYS}"
+            )
+        return BatchAugmentation(**augment)
+    return BatchAugmentation() if augment else None

@@ -54,7 +54,7 @@ class PatchDataModule(MinegeoDataModule):
         kfold: int | None = None,
         fold: int = 0,
         seed: int = 0,
-        augment: bool = True,
+        augment: bool | Mapping[str, Any] = True,
         run_dir: str | Path | None = None,
     ) -> None:
         """Keep the settings; the data is read in :meth:`setup`.

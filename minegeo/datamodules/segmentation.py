@@ -7,16 +7,16 @@ grouped by overlap and distance before whole groups go to a split.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 import torch
-from torch.utils.data import DataLoader, Sampler, Subset
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 from torchgeo.datasets import GeoDataset, stack_samples
 from torchgeo.samplers import GridGeoSampler, RandomGeoSampler
 
@@ -27,6 +27,7 @@ from minegeo.datamodules.splits import (
     SPLITS,
     assign_splits,
     group_by_place,
+    kfold_assign,
     save_split,
     split_blocks,
 )
@@ -34,8 +35,13 @@ from minegeo.datamodules.stats import band_statistics
 from minegeo.datasets.labels import MaskedPatches, MineLabels
 from minegeo.datasets.raster import open_raster, pixel_size_m
 from minegeo.datasets.sentinel2 import Sentinel2Composite
+from minegeo.errors import MinegeoInputError
 from minegeo.io import atomic_path
+from minegeo.models.weights import is_torchgeo_name, weights_normalization
 from minegeo.tasks.bundle import Preprocessing
+
+#: how band statistics are chosen: from the train split, or the pretrained weights' own
+Normalization = Literal["train_split", "weights"]
 
 
 class SceneSegmentationDataModule(MinegeoDataModule):
@@ -77,7 +83,7 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         point_radius_m: float = 100.0,
         batch_size: int = 8,
         num_workers: int = 0,
-        augment: bool = True,
+        augment: bool | Mapping[str, Any] = True,
         seed: int = 0,
         run_dir: str | Path | None = None,
     ) -> None:
@@ -211,16 +217,29 @@ def _fits(dataset: GeoDataset, block: shapely.Polygon, size: int) -> bool:
 class PatchPairSegmentationDataModule(MinegeoDataModule):
     """Image/mask patch pairs (``img/img_N.tif`` + ``mask/mask_N.tif``) split by place.
 
+    Training draws random ``crop_size`` crops from the train patches (more distinct views
+    of a small set than whole patches give); validation and test see whole patches.
+    Under k-fold the held-out fold is the test split and ``val_fraction`` of the other
+    places is the validation split (checkpoint selection and calibration).
+
     Args:
         root: folder holding ``img/`` and ``mask/``.
         class_names: class of each mask index, background first.
         mask_classes: mask value -> class name (the real tailings masks: {1: tailings_dam}).
         bands: band names to use (default: all of the files' bands).
         patch_size: side every patch is padded or cropped to.
+        crop_size: side of the random training crops (None: whole patches).
+        train_length: training crops per epoch (default: as many pixels as the train patches).
         split_distance_px: patches closer than this (in pixels of the first file) share a
             place and a split (default: one patch, which is also the buffer between splits).
-        fractions: share of places per split.
+        fractions: share of places per split (without k-fold).
+        kfold: number of folds grouped by place, or None for one split.
+        fold: the held-out (test) fold under k-fold.
+        val_fraction: share of the non-test places used for validation under k-fold.
         reflectance_scale: factor from stored values to reflectance.
+        normalization: ``train_split`` (band statistics of the train patches) or
+            ``weights`` (the pretrained ``weights``' own normalisation).
+        weights: the model's TorchGeo weights name, for ``normalization=weights``.
         batch_size, num_workers, augment, seed, run_dir: see :class:`MinegeoDataModule`.
     """
 
@@ -231,23 +250,38 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         mask_classes: dict[int, str] | None = None,
         bands: Sequence[str] | None = None,
         patch_size: int = 448,
+        crop_size: int | None = None,
+        train_length: int | None = None,
         split_distance_px: int | None = None,
         fractions: dict[str, float] | None = None,
+        kfold: int | None = None,
+        fold: int = 0,
+        val_fraction: float = 0.2,
         reflectance_scale: float = 1.0,
+        normalization: Normalization = "train_split",
+        weights: str | None = None,
         batch_size: int = 8,
         num_workers: int = 0,
-        augment: bool = True,
+        augment: bool | Mapping[str, Any] = True,
         seed: int = 0,
         run_dir: str | Path | None = None,
     ) -> None:
         super().__init__(class_names, patch_size, batch_size, num_workers, augment, seed, run_dir)
+        if kfold is not None and not 0 <= fold < kfold:
+            raise MinegeoInputError(f"data.fold={fold} is outside 0..{kfold - 1} for kfold={kfold}")
+        if crop_size is not None and not 0 < crop_size <= patch_size:
+            raise MinegeoInputError(f"data.crop_size={crop_size}: expected 1..patch_size ({patch_size})")
         self.root = Path(root)
         self.mask_classes = {int(k): v for k, v in (mask_classes or {1: "tailings_dam"}).items()}
         self.bands = list(bands) if bands else None
+        self.crop_size, self.train_length = crop_size, train_length
         self.split_distance_px = split_distance_px or patch_size
         self.fractions = dict(fractions or DEFAULT_FRACTIONS)
+        self.kfold, self.fold, self.val_fraction = kfold, fold, val_fraction
         self.reflectance_scale = reflectance_scale
-        self.subsets: dict[str, Subset] = {}
+        self.normalization = check_normalization(normalization, weights)
+        self.weights = weights
+        self.subsets: dict[str, Dataset] = {}
 
     def setup(self, stage: str | None = None) -> None:
         """Load the pairs, group them by place, split, and estimate train statistics (once)."""
@@ -263,18 +297,42 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         footprints = dataset.footprints()
         resolution_m = _median_pixel_size_m(list(footprints["path"]))
         groups = group_by_place(footprints, self.split_distance_px * resolution_m)
-        splits = assign_splits(groups, self.fractions, self.seed)
+        splits = self._assign(groups)
         self.subsets = {s: Subset(dataset, np.flatnonzero(splits == s).tolist()) for s in SPLITS}
-        train = self.subsets["train"]
-        images = (train[i]["image"] * self.reflectance_scale for i in range(len(train)))
-        mean, std = band_statistics(images, num_bands=len(dataset.bands))
-        self.preprocessing = Preprocessing(
-            tuple(dataset.bands), mean, std, self.reflectance_scale, resolution_m
-        )
+        self.preprocessing = self._preprocessing(self.subsets["train"], dataset.bands, resolution_m)
+        if self.crop_size is not None:
+            self.subsets["train"] = RandomCrops(self.subsets["train"], self.crop_size, self._train_length())
         if self.run_dir is not None:
             table = pd.DataFrame({"path": footprints["path"], "group": groups, "split": splits})
             save_split(self.run_dir / "split.csv", table)
         self._save_stats()
+
+    def _assign(self, groups: np.ndarray) -> np.ndarray:
+        """Split name per patch: whole places per split, the k-fold test fold held out."""
+        if self.kfold is None:  # a split of fraction 0 gets no place at all
+            return assign_splits(groups, {k: v for k, v in self.fractions.items() if v > 0}, self.seed)
+        folds = kfold_assign(groups, self.kfold, self.seed)
+        splits = np.full(len(groups), "test", dtype=object)
+        rest = folds != self.fold
+        fractions = {"train": 1.0 - self.val_fraction, "val": self.val_fraction}
+        splits[rest] = assign_splits(groups[rest], fractions, self.seed)
+        return splits.astype(str)
+
+    def _preprocessing(self, train: Dataset, bands: Sequence[str], resolution_m: float) -> Preprocessing:
+        if self.normalization == "weights":
+            assert self.weights is not None
+            mean, std = weights_normalization(self.weights, bands)
+        else:
+            images = (train[i]["image"] * self.reflectance_scale for i in range(len(train)))  # type: ignore[arg-type]
+            mean, std = band_statistics(images, num_bands=len(bands))
+        return Preprocessing(tuple(bands), mean, std, self.reflectance_scale, resolution_m)
+
+    def _train_length(self) -> int:
+        assert self.crop_size is not None
+        if self.train_length is not None:
+            return self.train_length
+        patches = len(self.subsets["train"])  # type: ignore[arg-type]
+        return max(1, round(patches * (self.patch_size / self.crop_size) ** 2))
 
     def _loader(self, split: str) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed)
@@ -285,6 +343,46 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
             collate_fn=_collate_pairs,
             **self._loader_kwargs(),
         )
+
+
+class RandomCrops(Dataset[dict[str, Any]]):
+    """``length`` random square crops of the samples of ``patches``, drawn afresh each time.
+
+    Item ``i`` crops patch ``i % len(patches)`` at a random offset (torch's global
+    generator, which Lightning seeds per worker), so each epoch sees every patch about
+    equally often from new views.
+    """
+
+    def __init__(self, patches: Dataset[dict[str, Any]], size: int, length: int) -> None:
+        self.patches, self.size, self.length = patches, size, length
+
+    def __len__(self) -> int:
+        """Crops per epoch."""
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """One random crop: ``image`` (C, size, size), ``mask`` (size, size), ``path``."""
+        sample = self.patches[index % len(self.patches)]  # type: ignore[arg-type]
+        height, width = sample["image"].shape[-2:]
+        top = int(torch.randint(height - self.size + 1, ()))
+        left = int(torch.randint(width - self.size + 1, ()))
+        rows, cols = slice(top, top + self.size), slice(left, left + self.size)
+        return {**sample, "image": sample["image"][:, rows, cols], "mask": sample["mask"][rows, cols]}
+
+
+def check_normalization(normalization: str, weights: str | None) -> Normalization:
+    """Validate ``data.normalization`` against the model's weights.
+
+    Raises:
+        MinegeoInputError: for an unknown value, or ``weights`` without TorchGeo weights.
+    """
+    if normalization not in ("train_split", "weights"):
+        raise MinegeoInputError(f"data.normalization={normalization}: expected train_split or weights")
+    if normalization == "weights" and not (weights and is_torchgeo_name(weights)):
+        raise MinegeoInputError(
+            f"data.normalization=weights needs model.weights to name TorchGeo weights, got {weights}"
+        )
+    return normalization  # type: ignore[return-value]
 
 
 def _collate_pairs(samples: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,12 +1,13 @@
-"""Any segmentation_models_pytorch architecture, with its geometry and local weights.
+"""Any segmentation_models_pytorch architecture, with its geometry and pretrained weights.
 
-Weights never come from the network: ``encoder_weights`` defaults to ``None`` and a
-``weights_path`` loads a local file holding either the whole model's state dict or only
-the encoder's (an ImageNet encoder saved once, for example).
+Nothing is downloaded by default: ``weights`` names TorchGeo's Sentinel-2 weights (read
+from the torch hub cache; see :mod:`minegeo.models.weights`) or a local file holding
+either the whole model's state dict or only the encoder's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from minegeo.errors import MinegeoInputError
+from minegeo.models.weights import BandMismatch, is_torchgeo_name, load_encoder_weights
 from minegeo.tasks.bundle import ModelGeometry
 
 
@@ -44,7 +46,9 @@ def smp_model(
     in_channels: int = 12,
     num_classes: int = 3,
     encoder_weights: str | None = None,
-    weights_path: str | None = None,
+    weights: str | None = None,
+    bands: Sequence[str] | None = None,
+    band_mismatch: BandMismatch = "refuse",
     **kwargs: Any,
 ) -> SegmentationModel:
     """Build a segmentation_models_pytorch model (Unet, FPN, DeepLabV3Plus, PSPNet, Segformer...).
@@ -55,7 +59,11 @@ def smp_model(
         in_channels: input bands.
         num_classes: output classes.
         encoder_weights: smp pretrained-weight name; downloads, so ``None`` by default.
-        weights_path: local state dict of the whole model or of its encoder.
+        weights: TorchGeo weights name (``ResNet18_Weights.SENTINEL2_RGB_MOCO``) or a local
+            state dict of the whole model or of its encoder.
+        bands: the data's band names in input order, matched against TorchGeo weights' bands.
+        band_mismatch: bands the data and the weights do not share: ``refuse`` them, or
+            ``adapt`` the first convolution (with a warning).
         **kwargs: passed on to ``smp.create_model`` (``decoder_channels``, ...).
 
     Returns:
@@ -78,8 +86,10 @@ def smp_model(
         )
     except (KeyError, ValueError) as error:
         raise MinegeoInputError(f"cannot build smp model arch={arch} encoder={encoder}: {error}") from error
-    if weights_path is not None:
-        load_weights(net, weights_path)
+    if weights is not None and is_torchgeo_name(weights):
+        load_encoder_weights(net.encoder, weights, encoder, bands, band_mismatch)
+    elif weights is not None:
+        load_weights(net, weights)
     return SegmentationModel(net, segmentation_geometry(net, in_channels))
 
 

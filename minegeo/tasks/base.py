@@ -8,6 +8,7 @@ bundle, optimizers) lives here once.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -31,7 +32,7 @@ STAGES = ("train", "val", "test")
 DATAMODULE_ATTRIBUTES = ("preprocessing", "class_names", "patch_size")
 
 OptimizerFactory = Callable[[Iterable[Parameter]], Optimizer]
-SchedulerFactory = Callable[[Optimizer], LRScheduler | ReduceLROnPlateau]
+SchedulerFactory = Callable[..., LRScheduler | ReduceLROnPlateau]
 
 
 class BaseTask(LightningModule):
@@ -219,7 +220,7 @@ class BaseTask(LightningModule):
             batch_size=image.shape[0],
             sync_dist=True,  # one scalar; schedulers and checkpoints must see the all-rank loss
         )
-        self.metrics(stage).update(logits.argmax(dim=1), target)
+        self.metrics(stage).update(self.calibrated(logits).argmax(dim=1), target)
         if stage == "val":
             self._collect_panels(image, target, logits)
         return loss
@@ -241,8 +242,12 @@ class BaseTask(LightningModule):
     ) -> Tensor:
         """Class probabilities (softmax over dim 1) for a batch; writing them is a writer's job."""
         image = batch["image"] if isinstance(batch, dict) else batch
-        probabilities: Tensor = self(image).softmax(dim=1)
+        probabilities: Tensor = self.calibrated(self(image)).softmax(dim=1)
         return probabilities
+
+    def calibrated(self, logits: Tensor) -> Tensor:
+        """``logits`` through the bundle's calibration (the identity until one is fitted)."""
+        return logits if self.bundle is None else self.bundle.calibration.apply(logits)
 
     # -- epoch ends -----------------------------------------------------------------------
 
@@ -307,11 +312,26 @@ class BaseTask(LightningModule):
         optimizer = self.optimizer_factory(self.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer)
-        config: LRSchedulerConfigType = {"scheduler": scheduler, "interval": "epoch"}
+        interval = self.hparams.get("scheduler_interval") or "epoch"
+        scheduler = self._complete_scheduler(optimizer, interval)
+        config: LRSchedulerConfigType = {"scheduler": scheduler, "interval": interval}
         if isinstance(scheduler, ReduceLROnPlateau):
             config["monitor"] = self.hparams["scheduler_monitor"]
         return {"optimizer": optimizer, "lr_scheduler": config}
+
+    def _complete_scheduler(self, optimizer: Optimizer, interval: str) -> LRScheduler | ReduceLROnPlateau:
+        """The scheduler, given the run's length when it needs one (OneCycleLR, cosine) and lacks it."""
+        if interval not in ("epoch", "step"):
+            raise MinegeoInputError(f"task.scheduler_interval={interval}: expected epoch or step")
+        assert self.scheduler_factory is not None
+        function = getattr(self.scheduler_factory, "func", self.scheduler_factory)
+        given = getattr(self.scheduler_factory, "keywords", {})
+        wanted = [name for name in ("total_steps", "T_max") if name in inspect.signature(function).parameters]
+        missing = [name for name in wanted if name not in given]
+        if not missing:
+            return self.scheduler_factory(optimizer)
+        total = self.trainer.estimated_stepping_batches if interval == "step" else self.trainer.max_epochs
+        return self.scheduler_factory(optimizer, **dict.fromkeys(missing, int(total or 1)))
 
 
 def check_in_channels(model: nn.Module, num_bands: int) -> None:

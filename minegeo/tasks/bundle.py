@@ -21,6 +21,9 @@ from minegeo.errors import MinegeoInputError
 
 BUNDLE_KEY = "minegeo"
 BUNDLE_VERSION = 1
+#: model-config keys naming a pretrained source; a bundle never keeps them, since its
+#: state dict already holds the trained weights (predict must not need the source)
+PRETRAINED_KEYS = ("weights", "weights_path", "encoder_weights")
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,50 @@ class Preprocessing:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """Post-hoc calibration of the logits: ``logits / temperature + bias`` (per class).
+
+    Fitted on validation pixels after training (:mod:`minegeo.tasks.calibration`), so that
+    the probabilities predict writes mean what they say: 0.5 is the operating point.
+    The identity (temperature 1, no bias) for uncalibrated checkpoints.
+    """
+
+    temperature: float = 1.0
+    #: one additive term per class, or empty for none
+    bias: tuple[float, ...] = ()
+
+    @property
+    def is_identity(self) -> bool:
+        """Whether applying it changes nothing."""
+        return self.temperature == 1.0 and not any(self.bias)
+
+    def apply(self, logits: Tensor) -> Tensor:
+        """Calibrated (B, K, ...) logits (class axis 1)."""
+        if self.is_identity:
+            return logits
+        calibrated = logits / self.temperature
+        if self.bias:
+            shape = [1, len(self.bias)] + [1] * (logits.dim() - 2)
+            calibrated = calibrated + torch.tensor(self.bias, dtype=logits.dtype, device=logits.device).view(
+                shape
+            )
+        return calibrated
+
+
+class CalibratedModel(nn.Module):
+    """A model whose output logits pass through a :class:`Calibration`; keeps its geometry."""
+
+    def __init__(self, model: nn.Module, calibration: Calibration) -> None:
+        super().__init__()
+        self.model, self.calibration = model, calibration
+        self.geometry = getattr(model, "geometry", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Calibrated logits of the wrapped model."""
+        return self.calibration.apply(self.model(x))
+
+
+@dataclass(frozen=True)
 class Bundle:
     """What a checkpoint knows about its model, data and classes."""
 
@@ -101,7 +148,11 @@ class Bundle:
     geometry: ModelGeometry
     #: Hydra node (with ``_target_``) that rebuilds the model without weights
     model_config: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration = field(default_factory=Calibration)
     version: int = BUNDLE_VERSION
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "model_config", without_pretrained(self.model_config))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``checkpoint["minegeo"]``."""
@@ -124,6 +175,7 @@ class Bundle:
             ),
             geometry=ModelGeometry(**data["geometry"]),
             model_config=dict(data["model_config"]),
+            calibration=_calibration_from_dict(data.get("calibration")),
             version=int(data.get("version", BUNDLE_VERSION)),
         )
 
@@ -131,6 +183,17 @@ class Bundle:
         """A fresh, untrained model as the bundle describes it."""
         model: nn.Module = instantiate(self.model_config)
         return model
+
+
+def without_pretrained(model_config: dict[str, Any]) -> dict[str, Any]:
+    """``model_config`` with its pretrained-weights keys set to None (see :data:`PRETRAINED_KEYS`)."""
+    return {key: None if key in PRETRAINED_KEYS else value for key, value in model_config.items()}
+
+
+def _calibration_from_dict(data: dict[str, Any] | None) -> Calibration:
+    if not data:
+        return Calibration()
+    return Calibration(float(data["temperature"]), tuple(float(b) for b in data.get("bias") or ()))
 
 
 def save_bundle(path: str | Path, bundle: Bundle, model: nn.Module) -> None:
@@ -151,6 +214,8 @@ def save_bundle(path: str | Path, bundle: Bundle, model: nn.Module) -> None:
 def load_bundle(path: str | Path, map_location: str | torch.device = "cpu") -> tuple[Bundle, nn.Module]:
     """Read a checkpoint; returns its bundle and the model with weights loaded, in eval mode.
 
+    The model's logits pass through the bundle's calibration (when it is not the identity).
+
     Raises:
         MinegeoInputError: if the file is missing, unreadable or not a minegeo checkpoint.
     """
@@ -168,6 +233,8 @@ def load_bundle(path: str | Path, map_location: str | torch.device = "cpu") -> t
     prefix = "model."
     weights = {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
     model.load_state_dict(weights)
+    if not bundle.calibration.is_identity:
+        model = CalibratedModel(model, bundle.calibration)
     model.eval()
     return bundle, model
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from torch import nn
 
@@ -31,6 +31,9 @@ class SegmentationTask(BaseTask):
         class_weights: one weight per class for the weighted terms, or None.
         background_class: class left out of the foreground averages; sample panels draw
             ``1 - p(background)``.
+        scheduler_interval: step the scheduler every ``epoch`` or every optimizer ``step``
+            (OneCycleLR, warm-up + cosine); a scheduler that needs the run's length
+            (``total_steps``, ``T_max``) gets it from the trainer.
     """
 
     kind = "segmentation"
@@ -49,6 +52,7 @@ class SegmentationTask(BaseTask):
         loss: Mapping[str, float] | None = None,
         class_weights: Sequence[float] | None = None,
         background_class: str | None = "background",
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
     ) -> None:
         super().__init__(
             model, model_config, class_names, optimizer, scheduler, scheduler_monitor, log_images

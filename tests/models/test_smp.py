@@ -50,14 +50,14 @@ def test_instantiable_from_hydra_node() -> None:
 def test_loads_full_model_weights(tmp_path: Path) -> None:
     source = smp_model("Unet", in_channels=4)
     torch.save(source.model.state_dict(), tmp_path / "full.pt")
-    loaded = smp_model("Unet", in_channels=4, weights_path=str(tmp_path / "full.pt"))
+    loaded = smp_model("Unet", in_channels=4, weights=str(tmp_path / "full.pt"))
     torch.testing.assert_close(loaded.state_dict(), source.state_dict())
 
 
 def test_loads_encoder_only_weights(tmp_path: Path) -> None:
     source = smp_model("Unet", in_channels=4)
     torch.save(source.model.get_submodule("encoder").state_dict(), tmp_path / "encoder.pt")
-    loaded = smp_model("FPN", in_channels=4, weights_path=str(tmp_path / "encoder.pt"))
+    loaded = smp_model("FPN", in_channels=4, weights=str(tmp_path / "encoder.pt"))
     torch.testing.assert_close(
         loaded.model.get_submodule("encoder").state_dict(), source.model.get_submodule("encoder").state_dict()
     )
@@ -66,10 +66,10 @@ def test_loads_encoder_only_weights(tmp_path: Path) -> None:
 def test_mismatched_weights_name_the_file(tmp_path: Path) -> None:
     torch.save(smp_model("Unet", in_channels=3).state_dict(), tmp_path / "rgb.pt")
     with pytest.raises(MinegeoInputError, match=r"rgb\.pt: weights fit neither"):
-        smp_model("Unet", in_channels=12, weights_path=str(tmp_path / "rgb.pt"))
+        smp_model("Unet", in_channels=12, weights=str(tmp_path / "rgb.pt"))
 
 
 def test_unreadable_weights_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.pt").write_text("not torch")
     with pytest.raises(MinegeoInputError, match=r"bad\.pt: not a readable weights file"):
-        smp_model("Unet", in_channels=12, weights_path=str(tmp_path / "bad.pt"))
+        smp_model("Unet", in_channels=12, weights=str(tmp_path / "bad.pt"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,26 @@ def test_bundle_key_is_written_on_save(
     checkpoint: dict = {}
     task.on_save_checkpoint(checkpoint)
     assert checkpoint[BUNDLE_KEY]["model_config"]["_target_"] == "tests.tasks.tiny.TinySegmenter"
+
+
+def test_one_cycle_schedule_steps_per_batch_over_the_whole_run(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule
+) -> None:
+    scheduler = partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=1e-2, pct_start=0.1)
+    task = segmentation_task(scheduler=scheduler, scheduler_interval="step")
+    trainer = make_trainer(max_epochs=3)
+    trainer.fit(task, datamodule=segmentation_data)
+    one_cycle = trainer.lr_scheduler_configs[0]
+    assert one_cycle.interval == "step"
+    assert one_cycle.scheduler.total_steps == 6  # type: ignore[attr-defined]  # 3 epochs x 2 batches
+    assert one_cycle.scheduler.last_epoch == 6  # type: ignore[attr-defined]
+
+
+def test_unknown_scheduler_interval_is_refused(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule
+) -> None:
+    scheduler = partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=1e-2)
+    with pytest.raises(MinegeoInputError, match="scheduler_interval=batch"):
+        make_trainer().fit(
+            segmentation_task(scheduler=scheduler, scheduler_interval="batch"), datamodule=segmentation_data
+        )

@@ -1,0 +1,46 @@
+"""Batch augmentation: masks follow their images; radiometric jitter leaves masks alone."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from minegeo.datamodules.augment import BatchAugmentation
+from minegeo.datamodules.base import make_augmentation
+from minegeo.errors import MinegeoInputError
+
+
+def _batch() -> dict[str, torch.Tensor]:
+    image = torch.randn(16, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    return {"image": image, "mask": (image[:, 0] > 0.3).long()}
+
+
+def test_geometric_transforms_move_mask_with_image() -> None:
+    torch.manual_seed(0)
+    batch = BatchAugmentation()(_batch())
+    assert torch.equal(batch["mask"], (batch["image"][:, 0] > 0.3).long())
+    assert batch["mask"].dtype == torch.long
+
+
+def test_geometric_transforms_are_drawn_per_sample() -> None:
+    torch.manual_seed(0)
+    original = _batch()
+    same = torch.ones(1, 8, 8).expand(16, 8, 8) * torch.arange(64.0).view(1, 8, 8)
+    out = BatchAugmentation()({"image": same.unsqueeze(1).clone(), "mask": original["mask"]})["image"]
+    distinct = {tuple(view.flatten().tolist()) for view in out[:, 0]}
+    assert len(distinct) > 2  # 16 samples, 8 dihedral views: several are drawn
+
+
+def test_radiometric_jitter_changes_values_not_masks() -> None:
+    torch.manual_seed(0)
+    original = _batch()
+    out = BatchAugmentation(geometric=False, contrast=0.2, offset=0.2, noise=0.1)(dict(original))
+    assert not torch.allclose(out["image"], original["image"])
+    assert torch.equal(out["mask"], original["mask"])
+
+
+def test_augment_setting_validated() -> None:
+    assert make_augmentation(False) is None
+    assert isinstance(make_augmentation({"contrast": 0.1}), BatchAugmentation)
+    with pytest.raises(MinegeoInputError, match=r"unknown keys \['hue'\]"):
+        make_augmentation({"hue": 0.1})
