@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import hydra
 from omegaconf import DictConfig
@@ -26,6 +27,8 @@ def main(cfg: DictConfig) -> None:
     try:
         settings = load_settings(cfg)
         check_files(settings)
+        # Lightning's own use of torch's pytree warns on every run; the user can do nothing about it
+        warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
         from minegeo.inference.runner import run_predict
 
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)

@@ -81,11 +81,28 @@ def load_registries(
                 f"registry.concessions={concessions}: none of its {len(table.bad_rows)} features is a "
                 "polygon; expected concession polygons (dam points go in registry.dams)"
             )
+        _check_lonlat(table.frame, f"registry.concessions={concessions}")
         frames["concessions"], bad_rows = table.frame, bad_rows + table.bad_rows
     if dams is not None:
         table = read_anm_dams(dams)
         frames["dams"], bad_rows = table.frame, bad_rows + table.bad_rows
     return registry_features(**frames), bad_rows
+
+
+def _check_lonlat(frame: gpd.GeoDataFrame, source: str) -> None:
+    """Refuse geographic coordinates that cannot be degrees: a file in metres labelled lon/lat.
+
+    A GeoJSON file is WGS84 by definition, so one written from UTM coordinates reads
+    without complaint and would match nothing.
+    """
+    if frame.empty or frame.crs is None or not frame.crs.is_geographic:
+        return
+    west, south, east, north = frame.total_bounds
+    if min(west, south) < -180 or east > 180 or north > 90 or south < -90:
+        raise MinegeoInputError(
+            f"{source}: bounds ({west:.0f}, {south:.0f}, {east:.0f}, {north:.0f}) are not "
+            f"degrees, but the file's CRS is {frame.crs.to_string()}; expected the CRS they were made in"
+        )
 
 
 def cross_check(

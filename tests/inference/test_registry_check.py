@@ -10,6 +10,7 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
+from minegeo.errors import MinegeoInputError
 from minegeo.inference.registry_check import cross_check, load_registries, registry_features
 
 TO_LONLAT = Transformer.from_crs("EPSG:32723", "EPSG:4326", always_xy=True)
@@ -91,3 +92,12 @@ def test_load_registries_reads_concession_file(tmp_path: Path) -> None:
 
 def test_load_registries_without_files_is_none() -> None:
     assert load_registries(None, None) == (None, [])
+
+
+def test_concessions_in_metres_labelled_lonlat_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "utm_as_wgs84.geojson"
+    frame = gpd.GeoDataFrame({"PROCESSO": ["1"]}, geometry=[box(500_000, 8_000_000, 500_100, 8_000_100)])
+    frame.set_crs("EPSG:4326").to_file(path)  # GeoJSON: WGS84 whatever the numbers say
+
+    with pytest.raises(MinegeoInputError, match=r"utm_as_wgs84.geojson: bounds .* are not degrees"):
+        load_registries(path, None)
