@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -44,3 +45,17 @@ def wandb_offline() -> bool:
     if mode in {"offline", "disabled", "dryrun"}:
         return True
     return not (mode == "online" or os.environ.get("WANDB_API_KEY"))
+
+
+def log_lightning_once() -> None:
+    """Let Hydra's job logging alone print Lightning's log lines.
+
+    Importing ``lightning`` gives its ``lightning`` logger a console handler of its own
+    while its records still propagate to the root logger that Hydra configured, so every
+    line came out twice (``INFO: ...`` and Hydra's format). Without Hydra's handlers (a
+    plain script) Lightning's stays.
+    """
+    import lightning  # noqa: F401  (adds the handler this removes)
+
+    if logging.getLogger().handlers:
+        logging.getLogger("lightning").handlers.clear()

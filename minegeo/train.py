@@ -19,7 +19,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from minegeo.config import CONFIG_DIR, register_resolvers
+from minegeo.config import CONFIG_DIR, log_lightning_once, register_resolvers
 from minegeo.errors import MinegeoInputError
 from minegeo.io import atomic_path
 
@@ -43,6 +43,8 @@ def main(cfg: DictConfig) -> float | None:
 def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Fit and test one configuration (or every fold of it); write and return metrics.json."""
     import lightning
+
+    log_lightning_once()
 
     if cfg.get("world"):
         from minegeo.datasets.synthetic import ensure_world
