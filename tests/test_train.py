@@ -14,8 +14,11 @@ from omegaconf import DictConfig, open_dict
 
 from minegeo.config import CONFIG_DIR, register_resolvers
 from minegeo.errors import MinegeoInputError
+from minegeo.inference.runner import run_predict
 from minegeo.tasks.bundle import load_bundle
 from minegeo.train import train
+from tests.datamodules.pairs import write_pairs
+from tests.inference.predict_helpers import predict_config
 
 WORLD_EXPERIMENTS = ["fcn_mines", "fcn_oretype", "unet_mines", "deeplab_mines"]
 # Small patches keep one batch of every experiment fast on the CPU. The small world's
@@ -61,6 +64,34 @@ def test_tailings_experiment_runs_one_batch(shared_data: Path, tmp_path: Path) -
     assert "val/iou_tailings_dam" in metrics
     assert "val/iou_mine" not in metrics  # the masks know tailings only: two classes
     assert not any(key.startswith("test/") for key in metrics)  # the final model trains on all but val
+
+
+def test_tailings_recipe_trains_then_predicts_and_evaluates_image_mask_pairs(tmp_path: Path) -> None:
+    pairs = write_pairs(tmp_path / "pairs")
+    overrides = [
+        "+experiment=unet_tailings_rgb",
+        f"data.root={pairs}",
+        "data.patch_size=64",
+        "data.crop_size=32",
+    ]
+    overrides += [
+        "trainer.max_epochs=1",
+        "trainer.check_val_every_n_epoch=1",
+        "trainer.accelerator=cpu",
+        "logger=csv",
+    ]
+    run = tmp_path / "run"
+    train(compose_train(overrides, run), run)
+    ckpt = run / "checkpoints" / "best.ckpt"
+    bundle, _ = load_bundle(ckpt)
+    assert bundle.class_names == ("background", "tailings_dam")
+    assert not bundle.calibration.is_identity  # fitted on the validation places
+    assert run_predict(predict_config(ckpt, pairs / "img", tmp_path / "maps", tile_size=64, overlap=0)) == 0
+    evaluate = [sys.executable, "-m", "minegeo.evaluate", f"maps={tmp_path / 'maps'}", f"truth={pairs}"]
+    printed = subprocess.run(evaluate, check=True, capture_output=True, text=True).stdout
+    assert printed.startswith("tailings_dam: iou ")
+    scores = json.loads((tmp_path / "maps" / "evaluation.json").read_text())
+    assert 0.0 <= scores["tailings_dam/iou"] <= 1.0 and "tailings_dam/f1" in scores
 
 
 def test_checkpoint_bundle_rebuilds_model_and_preprocessing(small_world: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import torch
 from minegeo.datamodules.base import IGNORE_INDEX
 from minegeo.datamodules.segmentation import PatchPairSegmentationDataModule, SceneSegmentationDataModule
 from minegeo.errors import MinegeoInputError
+from tests.datamodules.pairs import write_pairs
 
 
 def test_scene_datamodule_yields_normalised_batches_with_ignored_nodata(
@@ -57,34 +58,6 @@ def test_real_tailings_pairs_split_by_place(shared_data: Path, tmp_path: Path) -
     assert (tmp_path / "split.csv").is_file()
 
 
-def _pairs(root: Path, count: int = 10, size: int = 64) -> Path:
-    """``count`` image/mask pairs at places 5 km apart, each with a square of class 1."""
-    import numpy as np
-    import rasterio
-    from affine import Affine
-
-    for folder in ("img", "mask"):
-        (root / folder).mkdir(parents=True)
-    for n in range(count):
-        transform = Affine(10, 0, 500_000 + 5_000 * n, 0, -10, 7_000_000)
-        profile = {
-            "driver": "GTiff",
-            "height": size,
-            "width": size,
-            "crs": "EPSG:32723",
-            "transform": transform,
-        }
-        image = np.random.default_rng(n).random((3, size, size), dtype=np.float32)
-        mask = np.zeros((1, size, size), dtype=np.uint8)
-        mask[:, 10:30, 10:30] = 1
-        with rasterio.open(root / "img" / f"img_{n}.tif", "w", count=3, dtype="float32", **profile) as dst:
-            dst.write(image)
-            dst.descriptions = ("B4", "B3", "B2")
-        with rasterio.open(root / "mask" / f"mask_{n}.tif", "w", count=1, dtype="uint8", **profile) as dst:
-            dst.write(mask)
-    return root
-
-
 def _pair_module(root: Path, **kwargs: object) -> PatchPairSegmentationDataModule:
     options: dict[str, object] = {
         "class_names": ("background", "tailings_dam"),
@@ -95,7 +68,7 @@ def _pair_module(root: Path, **kwargs: object) -> PatchPairSegmentationDataModul
 
 
 def test_kfold_holds_out_one_fold_as_test_and_validates_on_other_places(tmp_path: Path) -> None:
-    root = _pairs(tmp_path / "pairs")
+    root = write_pairs(tmp_path / "pairs")
     tests = []
     for fold in range(5):
         module = _pair_module(root, kfold=5, fold=fold, val_fraction=0.25)
@@ -109,13 +82,13 @@ def test_kfold_holds_out_one_fold_as_test_and_validates_on_other_places(tmp_path
 
 
 def test_zero_fractions_give_empty_splits(tmp_path: Path) -> None:
-    module = _pair_module(_pairs(tmp_path / "pairs"), fractions={"train": 0.8, "val": 0.2, "test": 0.0})
+    module = _pair_module(write_pairs(tmp_path / "pairs"), fractions={"train": 0.8, "val": 0.2, "test": 0.0})
     module.setup("fit")
     assert len(module.subsets["test"]) == 0 and len(module.subsets["val"]) == 2  # type: ignore[arg-type]
 
 
 def test_training_draws_random_crops_and_evaluation_whole_patches(tmp_path: Path) -> None:
-    module = _pair_module(_pairs(tmp_path / "pairs"), crop_size=32)
+    module = _pair_module(write_pairs(tmp_path / "pairs"), crop_size=32)
     module.setup("fit")
     train = module.subsets["train"]
     assert len(train) == 4 * len(train.patches)  # type: ignore[attr-defined]  # (64 / 32)^2 crops a patch

@@ -1,0 +1,82 @@
+"""Out-of-fold maps and scores of a k-fold run on image/mask patches (tailings_seg layout).
+
+    uv run python -m minegeo.train +experiment=unet_tailings_rgb kfold=5 hydra.run.dir=runs/tailings_kfold5
+    uv run python experiments/scripts/tailings_kfold.py runs/tailings_kfold5 [--tta d4]
+
+Each fold's checkpoint predicts its own held-out (test) patches with ``minegeo.predict``
+into one folder, ``<run>/oof_maps``, so every patch is mapped by a model that never saw
+its place; ``minegeo.evaluate`` then scores all of them against the masks (pooled IoU,
+F1, object counts, threshold sweep, calibration). Prints the per-fold test IoU / F1 that
+training reported (mean ± std) and the pooled line of the evaluation. Folds that have not
+finished (no ``metrics.json``) are skipped and named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CLASS = "tailings_dam"
+
+
+def fold_dirs(run: Path) -> list[Path]:
+    """Fold folders in order; warns about unfinished ones."""
+    folds = sorted(run.glob("fold_*"), key=lambda path: int(path.name.split("_")[1]))
+    unfinished = [path.name for path in folds if not (path / "metrics.json").is_file()]
+    if unfinished:
+        print(f"skipped, not finished: {', '.join(unfinished)}", file=sys.stderr)
+    return [path for path in folds if path.name not in unfinished]
+
+
+def predict_fold(fold: Path, out: Path, tta: str) -> None:
+    """Predict the fold's test patches (named in its split.csv) into ``out``, in one predict run."""
+    split = pd.read_csv(fold / "split.csv")
+    inputs = fold / "test_inputs"
+    inputs.mkdir(exist_ok=True)
+    for path in split.loc[split["split"] == "test", "path"]:
+        link = inputs / Path(path).name
+        if not link.exists():
+            link.symlink_to(Path(path).resolve())
+    command = [sys.executable, "-m", "minegeo.predict", f"ckpt={fold / 'checkpoints' / 'best.ckpt'}"]
+    command += [f"input={inputs}", f"out={out}", "postprocess=false", "progress=false", f"tta={tta}"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
+def training_scores(folds: list[Path]) -> str:
+    """Mean ± std of the test IoU and F1 each fold's training reported."""
+    metrics = [json.loads((fold / "metrics.json").read_text()) for fold in folds]
+    iou = np.array([m[f"test/iou_{CLASS}"] for m in metrics])
+    f1 = np.array([m[f"test/f1_{CLASS}"] for m in metrics])
+    per_fold = ", ".join(f"{value:.3f}" for value in iou)
+    return (
+        f"{len(folds)} folds, test IoU {iou.mean():.3f} ± {iou.std():.3f} ({per_fold}), "
+        f"F1 {f1.mean():.3f} ± {f1.std():.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="the k-fold run directory (holding fold_0, fold_1, ...)")
+    parser.add_argument("--root", type=Path, default=Path("../shared/data/tailings_seg"))
+    parser.add_argument("--tta", default="none", choices=["none", "flips", "d4"])
+    args = parser.parse_args()
+
+    folds = fold_dirs(args.run)
+    if not folds:
+        sys.exit(f"error: {args.run}: no finished fold (fold_N/metrics.json)")
+    out = args.run / f"oof_maps_tta_{args.tta}"
+    for fold in folds:
+        predict_fold(fold, out, args.tta)
+    print(training_scores(folds))
+    evaluate = [sys.executable, "-m", "minegeo.evaluate", f"maps={out}", f"truth={args.root}"]
+    subprocess.run(evaluate, check=True)
+
+
+if __name__ == "__main__":
+    main()
