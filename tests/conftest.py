@@ -28,6 +28,37 @@ def shared_data() -> Path:
     return root
 
 
+@pytest.fixture
+def hub_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A timm ResNet-18 state dict where TorchGeo looks for its RGB MoCo weights; downloads fail.
+
+    The torch hub cache moves to a temporary ``TORCH_HOME`` and downloads raise, so the
+    real loading code runs without the network.
+    """
+    import urllib.error
+
+    import timm
+    import torch
+
+    from minegeo.models.weights import torchgeo_weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def no_network(url: str, *args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError(f"no network in tests ({url})")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    torch.manual_seed(1)
+    state = {
+        k: v for k, v in timm.create_model("resnet18", in_chans=3).state_dict().items() if "fc." not in k
+    }
+    name = Path(torchgeo_weights("ResNet18_Weights.SENTINEL2_RGB_MOCO").url).name
+    path = tmp_path / "torch" / "hub" / "checkpoints" / name
+    path.parent.mkdir(parents=True)
+    torch.save(state, path)
+    return path
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip `gpu` tests when CUDA is absent."""
     import torch

@@ -94,6 +94,24 @@ def test_tailings_recipe_trains_then_predicts_and_evaluates_image_mask_pairs(tmp
     assert 0.0 <= scores["tailings_dam/iou"] <= 1.0 and "tailings_dam/f1" in scores
 
 
+def test_pretrained_run_predicts_after_its_weights_file_is_deleted(hub_weights: Path, tmp_path: Path) -> None:
+    pairs = write_pairs(tmp_path / "pairs", count=6)
+    overrides = [
+        "+experiment=unet_tailings_rgb",
+        f"data.root={pairs}",
+        "data.patch_size=64",
+        "data.crop_size=32",
+    ]
+    overrides += ["model.weights=ResNet18_Weights.SENTINEL2_RGB_MOCO", "trainer.max_epochs=1", "logger=csv"]
+    overrides += ["trainer.check_val_every_n_epoch=1", "trainer.accelerator=cpu"]
+    run = tmp_path / "run"
+    train(compose_train(overrides, run), run)
+    hub_weights.unlink()
+    ckpt = run / "checkpoints" / "best.ckpt"
+    assert run_predict(predict_config(ckpt, pairs / "img", tmp_path / "maps", tile_size=64, overlap=0)) == 0
+    assert len(list((tmp_path / "maps").glob("img_*.prob.tif"))) == 6
+
+
 def test_checkpoint_bundle_rebuilds_model_and_preprocessing(small_world: Path, tmp_path: Path) -> None:
     overrides = [
         "+experiment=fcn_mines",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import urllib.error
 from pathlib import Path
 
 import numpy as np
 import pytest
-import timm
 import torch
 
 from minegeo.errors import MinegeoInputError
@@ -16,7 +14,6 @@ from minegeo.models import smp_model
 from minegeo.models.weights import (
     canonical_band,
     first_conv_for_bands,
-    torchgeo_weights,
     weights_normalization,
 )
 from minegeo.tasks.bundle import Bundle, Preprocessing, load_bundle, save_bundle
@@ -30,25 +27,6 @@ SETTINGS = {
     "decoder_channels": [16, 8, 8],
     "num_classes": 2,
 }
-
-
-@pytest.fixture
-def hub_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A timm ResNet-18 state dict where TorchGeo looks for RGB MoCo weights; downloads fail."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-
-    def no_network(url: str, *args: object, **kwargs: object) -> None:
-        raise urllib.error.URLError(f"no network in tests ({url})")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    torch.manual_seed(1)
-    state = {
-        k: v for k, v in timm.create_model("resnet18", in_chans=3).state_dict().items() if "fc." not in k
-    }
-    path = tmp_path / "torch" / "hub" / "checkpoints" / Path(torchgeo_weights(RGB_MOCO).url).name
-    path.parent.mkdir(parents=True)
-    torch.save(state, path)
-    return path
 
 
 def test_torchgeo_weights_load_from_the_hub_cache(hub_weights: Path) -> None:
