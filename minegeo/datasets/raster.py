@@ -14,7 +14,7 @@ import rasterio
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from minegeo import SENTINEL2_BANDS
+from minegeo import SENTINEL2_BANDS, SENTINEL2_L1C_BANDS
 from minegeo.errors import MinegeoInputError
 
 
@@ -59,7 +59,8 @@ def band_names(src: DatasetReader, default: Sequence[str] = SENTINEL2_BANDS) -> 
     """Band names of a raster: its band descriptions, else ``default`` when the count fits.
 
     Earth Engine writes band descriptions (``B2``, ``B3``, ``B4`` in the real patches);
-    files without them are assumed to hold ``default`` in order.
+    files without them are assumed to hold ``default`` in order, or all 13 L1C bands
+    (with B8A) when they have 13.
 
     Raises:
         MinegeoInputError: if the file has no descriptions and a band count other than
@@ -68,8 +69,9 @@ def band_names(src: DatasetReader, default: Sequence[str] = SENTINEL2_BANDS) -> 
     descriptions = src.descriptions
     if descriptions and all(descriptions):
         return tuple(str(name) for name in descriptions)
-    if src.count == len(default):
-        return tuple(default)
+    for names in (default, SENTINEL2_L1C_BANDS):
+        if src.count == len(names):
+            return tuple(names)
     raise MinegeoInputError(
         f"{src.name}: {src.count} bands without names; expected {len(default)} bands "
         f"({','.join(default)}) or band descriptions"

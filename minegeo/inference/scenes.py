@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 import rasterio
 
-from minegeo import SENTINEL2_BANDS
+from minegeo import SENTINEL2_BANDS, SENTINEL2_L1C_BANDS
 from minegeo.datasets.raster import open_raster, pixel_size_m
 from minegeo.errors import MinegeoInputError
 from minegeo.inference.preflight import list_inputs
@@ -114,7 +114,7 @@ def _band_names(src: rasterio.DatasetReader, wanted: tuple[str, ...]) -> tuple[t
     """The file's band names, and whether they are its own (False: assumed, no descriptions)."""
     if all(src.descriptions):
         return tuple(str(name) for name in src.descriptions), True
-    for names in (wanted, SENTINEL2_BANDS):
+    for names in (wanted, SENTINEL2_BANDS, SENTINEL2_L1C_BANDS):
         if src.count == len(names):
             return tuple(names), False
     raise MinegeoInputError(

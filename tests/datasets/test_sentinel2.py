@@ -9,7 +9,7 @@ import torch
 from rasterio.transform import from_origin
 from torchgeo.samplers import GridGeoSampler
 
-from minegeo import SENTINEL2_BANDS
+from minegeo import SENTINEL2_BANDS, SENTINEL2_L1C_BANDS
 from minegeo.datasets.sentinel2 import Sentinel2Composite
 from minegeo.errors import MinegeoInputError
 
@@ -80,6 +80,13 @@ def test_band_names_come_from_descriptions(tmp_path: Path) -> None:
 def test_files_without_descriptions_use_the_default_band_names(tmp_path: Path) -> None:
     write_scene(tmp_path / "scene.tif", ramp(), descriptions=None)
     assert Sentinel2Composite(tmp_path).all_bands == SENTINEL2_BANDS
+
+
+def test_thirteen_unnamed_bands_are_the_l1c_bands_with_b8a(tmp_path: Path) -> None:
+    write_scene(tmp_path / "l1c.tif", ramp(bands=13), descriptions=None)
+    dataset = Sentinel2Composite(tmp_path, bands=["B8A", "B8"])
+    assert dataset.all_bands == SENTINEL2_L1C_BANDS
+    np.testing.assert_allclose(whole(dataset).numpy(), ramp(bands=13)[[8, 7]], rtol=1e-6)
 
 
 def test_missing_band_is_one_line_naming_file_and_band(tmp_path: Path) -> None:
