@@ -159,6 +159,7 @@ def test_killed_run_resumes_to_identical_output(tmp_path: Path, unet_ckpt: Path)
     victim = _predict(unet_ckpt, scenes, tmp_path / "out")
     while victim.poll() is None and not list((tmp_path / "out").glob("*.prob.tif")):
         time.sleep(0.05)
+    assert victim.poll() is None, victim.communicate()[1]  # still running: the kill cuts the run short
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     finals = list((tmp_path / "out").glob("*.prob.tif"))
