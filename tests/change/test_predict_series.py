@@ -73,11 +73,12 @@ def test_a_csv_of_path_period_is_a_time_series(tmp_path: Path, unet_ckpt: Path) 
     assert {f"mg.{p}.prob.tif" for p in PERIODS} | {"changes.csv", "mg.change.tif"} <= names
 
 
+@pytest.mark.slow
 def test_a_place_missing_a_period_stops_before_the_scan(tmp_path: Path, unet_ckpt: Path) -> None:
     scenes = series_scenes(tmp_path / "scenes")
     (scenes / "b.2020.tif").unlink()
     run = predict(unet_ckpt, scenes, tmp_path / "out")
-    assert run.wait(timeout=300) == 1
+    assert run.wait(timeout=600) == 1
     assert run.stderr is not None
     lines = run.stderr.read().strip().splitlines()
     assert lines[-1] == (
