@@ -122,6 +122,9 @@ def _cross_validate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         for node in (fold_cfg.get("callbacks") or {}).values():
             if node and "dirpath" in node:
                 node.dirpath = str(fold_dir / "checkpoints")
+        for node in (fold_cfg.get("logger") or {}).values():
+            if node and "save_dir" in node:  # a logger in the run folder would overwrite each fold's logs
+                node.save_dir = str(fold_dir)
         metrics = fit_and_test(fold_cfg, fold_dir)
         _write_metrics(fold_dir, metrics)  # a killed k-fold run keeps the folds it finished
         per_fold.append(metrics)

@@ -125,6 +125,9 @@ def test_checkpoint_bundle_rebuilds_model_and_preprocessing(small_world: Path, t
     train(compose_train(overrides, tmp_path), tmp_path)
     bundle, model = load_bundle(tmp_path / "fold_0" / "checkpoints" / "best.ckpt")
     assert (tmp_path / "fold_0" / "checkpoints" / "last.ckpt").is_file()  # where a killed run resumes
+    for fold in ("fold_0", "fold_1"):  # each fold keeps its own metrics and logs
+        assert "test/f1" in json.loads((tmp_path / fold / "metrics.json").read_text())
+        assert list((tmp_path / fold).glob("csv/**/metrics.csv"))
     assert bundle.class_names == ("mine", "not_mine")
     assert bundle.patch_size == 201
     assert len(bundle.preprocessing.bands) == 12

@@ -8,7 +8,8 @@ into one folder, ``<run>/oof_maps``, so every patch is mapped by a model that ne
 its place; ``minegeo.evaluate`` then scores all of them against the masks (pooled IoU,
 F1, object counts, threshold sweep, calibration). Prints the per-fold test IoU / F1 that
 training reported (mean ± std) and the pooled line of the evaluation. Folds that have not
-finished (no ``metrics.json``) are skipped and named.
+finished (no ``metrics.json``) are skipped and named. ``--uncalibrated`` predicts with a
+copy of each checkpoint without its calibration, ``--tta`` with test-time augmentation.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+
+from minegeo.tasks.bundle import BUNDLE_KEY
 
 CLASS = "tailings_dam"
 
@@ -34,7 +38,16 @@ def fold_dirs(run: Path) -> list[Path]:
     return [path for path in folds if path.name not in unfinished]
 
 
-def predict_fold(fold: Path, out: Path, tta: str) -> None:
+def uncalibrated_copy(ckpt: Path) -> Path:
+    """A copy of ``ckpt`` without its calibration, to measure what calibration changes."""
+    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=False)
+    checkpoint[BUNDLE_KEY]["calibration"] = None
+    copy = ckpt.with_name("uncalibrated.ckpt")
+    torch.save(checkpoint, copy)
+    return copy
+
+
+def predict_fold(fold: Path, out: Path, tta: str, calibrated: bool) -> None:
     """Predict the fold's test patches (named in its split.csv) into ``out``, in one predict run."""
     split = pd.read_csv(fold / "split.csv")
     inputs = fold / "test_inputs"
@@ -43,7 +56,9 @@ def predict_fold(fold: Path, out: Path, tta: str) -> None:
         link = inputs / Path(path).name
         if not link.exists():
             link.symlink_to(Path(path).resolve())
-    command = [sys.executable, "-m", "minegeo.predict", f"ckpt={fold / 'checkpoints' / 'best.ckpt'}"]
+    ckpt = fold / "checkpoints" / "best.ckpt"
+    ckpt = ckpt if calibrated else uncalibrated_copy(ckpt)
+    command = [sys.executable, "-m", "minegeo.predict", f"ckpt={ckpt}"]
     command += [f"input={inputs}", f"out={out}", "postprocess=false", "progress=false", f"tta={tta}"]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
@@ -65,14 +80,15 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="the k-fold run directory (holding fold_0, fold_1, ...)")
     parser.add_argument("--root", type=Path, default=Path("../shared/data/tailings_seg"))
     parser.add_argument("--tta", default="none", choices=["none", "flips", "d4"])
+    parser.add_argument("--uncalibrated", action="store_true", help="predict without the fitted calibration")
     args = parser.parse_args()
 
     folds = fold_dirs(args.run)
     if not folds:
         sys.exit(f"error: {args.run}: no finished fold (fold_N/metrics.json)")
-    out = args.run / f"oof_maps_tta_{args.tta}"
+    out = args.run / f"oof_maps_tta_{args.tta}{'_uncalibrated' if args.uncalibrated else ''}"
     for fold in folds:
-        predict_fold(fold, out, args.tta)
+        predict_fold(fold, out, args.tta, calibrated=not args.uncalibrated)
     print(training_scores(folds))
     evaluate = [sys.executable, "-m", "minegeo.evaluate", f"maps={out}", f"truth={args.root}"]
     subprocess.run(evaluate, check=True)
