@@ -60,7 +60,9 @@ def predict_fold(fold: Path, out: Path, tta: str, calibrated: bool) -> None:
     ckpt = ckpt if calibrated else uncalibrated_copy(ckpt)
     command = [sys.executable, "-m", "minegeo.predict", f"ckpt={ckpt}"]
     command += [f"input={inputs}", f"out={out}", "postprocess=false", "progress=false", f"tta={tta}"]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    # exit 2: some patches were refused (named on stderr, e.g. a truncated export's odd pixel size)
+    if subprocess.run(command, stdout=subprocess.DEVNULL).returncode not in (0, 2):
+        sys.exit(f"error: predict failed for {fold}")
 
 
 def training_scores(folds: list[Path]) -> str:
