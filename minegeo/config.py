@@ -1,14 +1,19 @@
-"""Where the Hydra configs live, and the resolvers they use."""
+"""Where the Hydra configs live, the resolvers they use, and typed settings read from them."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
+
+from minegeo.errors import MinegeoInputError
+
+Settings = TypeVar("Settings")
 
 
 def _find_config_dir() -> Path:
@@ -59,3 +64,45 @@ def log_lightning_once() -> None:
 
     if logging.getLogger().handlers:
         logging.getLogger("lightning").handlers.clear()
+
+
+def load_structured(
+    schema: type[Settings],
+    cfg: DictConfig | Mapping[str, Any],
+    command: str,
+    expected: Callable[[str], str],
+    key_of: Callable[[str], str] = str,
+) -> Settings:
+    """``cfg`` merged onto the dataclass ``schema`` and built, OmegaConf's errors as one line.
+
+    Args:
+        schema: the settings dataclass.
+        cfg: the composed config (or a plain mapping).
+        command: the command (``predict``, ``evaluate``), named with its ``conf/<command>.yaml``.
+        expected: what a valid value of a key looks like, for the error line.
+        key_of: the key an error is reported under, from OmegaConf's full key.
+
+    Raises:
+        MinegeoInputError: naming the key, the value and what is expected.
+    """
+    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
+    try:
+        settings = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
+    except MissingMandatoryValue as error:
+        raise MinegeoInputError(f"{error.full_key} is missing: give it on the command line") from None
+    except ConfigKeyError as error:
+        article = "an" if command[0] in "aeiou" else "a"
+        raise MinegeoInputError(
+            f"{error.full_key}: not {article} {command} setting (see conf/{command}.yaml)"
+        ) from None
+    except OmegaConfBaseException as error:
+        key = key_of(error.full_key or "config")
+        raise setting_error(key, OmegaConf.select(raw, key, default=None), expected(key)) from None
+    assert isinstance(settings, schema)
+    return settings
+
+
+def setting_error(key: str, value: Any, expected: str) -> MinegeoInputError:
+    """``key=value: expected ...``, with YAML's spelling of null and booleans."""
+    shown = "null" if value is None else str(value).lower() if isinstance(value, bool) else value
+    return MinegeoInputError(f"{key}={shown}: expected {expected}")

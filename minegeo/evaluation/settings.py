@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
+from omegaconf import MISSING, DictConfig
 
-from minegeo.errors import MinegeoInputError
+from minegeo.config import load_structured, setting_error
 
 #: mask value of pixels no class is scored on (as in training masks)
 IGNORE_VALUE = 255
@@ -53,17 +52,17 @@ class EvaluateSettings:
     def __post_init__(self) -> None:
         for key in ("maps", "truth"):
             if not getattr(self, key):
-                raise _fail(key, "''", _EXPECTED[key])
+                raise setting_error(key, "''", _EXPECTED[key])
         if not 0.0 < self.threshold < 1.0:
-            raise _fail("threshold", self.threshold, _EXPECTED["threshold"])
+            raise setting_error("threshold", self.threshold, _EXPECTED["threshold"])
         if not 2 <= self.calibration_bins <= 100:
-            raise _fail("calibration_bins", self.calibration_bins, _EXPECTED["calibration_bins"])
+            raise setting_error("calibration_bins", self.calibration_bins, _EXPECTED["calibration_bins"])
         self._check_mask_values()
 
     def _check_mask_values(self) -> None:
         values = self.mask_classes
         if not values or any(not 0 <= key < IGNORE_VALUE or not name for key, name in values.items()):
-            raise _fail("mask_values", dict(values), _EXPECTED["mask_values"])
+            raise setting_error("mask_values", dict(values), _EXPECTED["mask_values"])
 
     @property
     def mask_classes(self) -> dict[int, str]:
@@ -74,11 +73,6 @@ class EvaluateSettings:
     def out_dir(self) -> Path:
         """Where the outputs go: ``out``, else the maps folder."""
         return Path(self.out if self.out else self.maps)
-
-
-def _fail(key: str, value: Any, expected: str) -> MinegeoInputError:
-    shown = "null" if value is None else value
-    return MinegeoInputError(f"{key}={shown}: expected {expected}")
 
 
 def load_settings(cfg: EvaluateSettings | DictConfig | Mapping[str, Any]) -> EvaluateSettings:
@@ -96,18 +90,6 @@ def load_settings(cfg: EvaluateSettings | DictConfig | Mapping[str, Any]) -> Eva
     """
     if isinstance(cfg, EvaluateSettings):
         return cfg
-    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
-    try:
-        settings = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EvaluateSettings), raw))
-    except MissingMandatoryValue as error:
-        raise MinegeoInputError(f"{error.full_key} is missing: give it on the command line") from None
-    except ConfigKeyError as error:
-        raise MinegeoInputError(
-            f"{error.full_key}: not an evaluate setting (see conf/evaluate.yaml)"
-        ) from None
-    except OmegaConfBaseException as error:
-        key = (error.full_key or "config").split(".")[0].split("[")[0]
-        value = OmegaConf.select(raw, key, default=None)
-        raise _fail(key, value, _EXPECTED.get(key, "a valid value")) from None
-    assert isinstance(settings, EvaluateSettings)
-    return settings
+    expected = lambda key: _EXPECTED.get(key, "a valid value")  # noqa: E731
+    top_level = lambda key: key.split(".")[0].split("[")[0]  # noqa: E731
+    return load_structured(EvaluateSettings, cfg, "evaluate", expected, key_of=top_level)

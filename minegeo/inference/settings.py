@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
-from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
+from omegaconf import MISSING, DictConfig
 
 from minegeo.change.params import ChangeParams
-from minegeo.errors import MinegeoInputError
+from minegeo.config import load_structured, setting_error
 
 Tta = Literal["none", "flips", "d4"]
 Dtype = Literal["uint8", "float32"]
@@ -46,21 +45,16 @@ _EXPECTED = {
 MAX_LEVEL = {"deflate": 12, "zstd": 22}
 
 
-def _fail(key: str, value: Any, expected: str) -> MinegeoInputError:
-    shown = "null" if value is None else str(value).lower() if isinstance(value, bool) else value
-    return MinegeoInputError(f"{key}={shown}: expected {expected}")
-
-
 def _choose(key: str, value: Any, choices: Any) -> None:
     allowed = get_args(choices)
     if not any(value == choice and type(value) is type(choice) for choice in allowed):
         names = ", ".join(str(choice).lower() if isinstance(choice, bool) else choice for choice in allowed)
-        raise _fail(key, value, f"one of {names}")
+        raise setting_error(key, value, f"one of {names}")
 
 
 def _at_least(key: str, value: int | float | None, low: float, what: str = "a whole number") -> None:
     if value is not None and value < low:
-        raise _fail(key, value, f"{what} >= {low:g}")
+        raise setting_error(key, value, f"{what} >= {low:g}")
 
 
 @dataclass
@@ -74,7 +68,7 @@ class GdalSettings:
 
     def __post_init__(self) -> None:
         if isinstance(self.threads, str) and self.threads.upper() != "ALL_CPUS":
-            raise _fail("gdal.threads", self.threads, "ALL_CPUS or a whole number >= 1")
+            raise setting_error("gdal.threads", self.threads, "ALL_CPUS or a whole number >= 1")
         if isinstance(self.threads, int):
             _at_least("gdal.threads", self.threads, 1)
         _at_least("gdal.cache_mb", self.cache_mb, 0)
@@ -97,14 +91,14 @@ class DetectParams:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
-            raise _fail("detect.threshold", self.threshold, "a value in (0, 1]")
+            raise setting_error("detect.threshold", self.threshold, "a value in (0, 1]")
         high = self.high_threshold
         if high is not None and not self.threshold <= high <= 1.0:
-            raise _fail(
+            raise setting_error(
                 "detect.high_threshold", high, f"a value from detect.threshold ({self.threshold}) to 1"
             )
         if self.classes is not None and not self.classes:
-            raise _fail("detect.classes", "[]", "class names, or null for every detection class")
+            raise setting_error("detect.classes", "[]", "class names, or null for every detection class")
         _at_least("detect.min_area_m2", self.min_area_m2, 0, "a number")
         _at_least("detect.merge_distance_m", self.merge_distance_m, 0, "a number")
 
@@ -206,7 +200,7 @@ class PredictSettings:
         _choose("change", self.change, Auto)
         high = MAX_LEVEL.get(self.compress)
         if high is not None and self.compress_level is not None and not 1 <= self.compress_level <= high:
-            raise _fail(
+            raise setting_error(
                 "compress_level",
                 self.compress_level,
                 f"a whole number from 1 to {high} for {self.compress}, or null",
@@ -222,16 +216,16 @@ class PredictSettings:
         if isinstance(ckpt, (list, tuple)) or type(ckpt).__name__ == "ListConfig":
             ckpt = [str(path) for path in ckpt]
         if not (isinstance(ckpt, str) and ckpt) and not (isinstance(ckpt, list) and ckpt):
-            raise _fail("ckpt", self.ckpt, "a checkpoint path, or a list of them for an ensemble")
+            raise setting_error("ckpt", self.ckpt, "a checkpoint path, or a list of them for an ensemble")
         self.ckpt = ckpt
         for key in ("input", "out"):
             if not getattr(self, key):
-                raise _fail(key, "''", "a path")
+                raise setting_error(key, "''", "a path")
 
     def _check_windows(self) -> None:
         _at_least("tile_size", self.tile_size, 1)
         if not 0 <= self.overlap <= self.tile_size // 2:
-            raise _fail(
+            raise setting_error(
                 "overlap", self.overlap, f"a whole number from 0 to tile_size/2 ({self.tile_size // 2})"
             )
         _at_least("fcn_cells", self.fcn_cells, 1)
@@ -255,19 +249,8 @@ def load_settings(cfg: PredictSettings | DictConfig | Mapping[str, Any]) -> Pred
     """
     if isinstance(cfg, PredictSettings):
         return cfg
-    try:
-        merged = OmegaConf.merge(OmegaConf.structured(PredictSettings), cfg)
-        settings = OmegaConf.to_object(merged)
-    except MissingMandatoryValue as error:
-        raise MinegeoInputError(f"{error.full_key} is missing: give it on the command line") from None
-    except ConfigKeyError as error:
-        raise MinegeoInputError(f"{error.full_key}: not a predict setting (see conf/predict.yaml)") from None
-    except OmegaConfBaseException as error:
-        key = error.full_key or "config"
-        value = OmegaConf.select(cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg)), key)
-        raise _fail(key, value, _EXPECTED.get(key) or describe(_field_type(key))) from None
-    assert isinstance(settings, PredictSettings)
-    return settings
+    expected = lambda key: _EXPECTED.get(key) or describe(_field_type(key))  # noqa: E731
+    return load_structured(PredictSettings, cfg, "predict", expected)
 
 
 def _field_type(key: str) -> Any:
