@@ -12,7 +12,7 @@ from minegeo.errors import MinegeoInputError
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="synthetic")
 def main(cfg: DictConfig) -> None:
     """Write the world described by ``conf/synthetic.yaml`` and print where it is."""
-    from minegeo.datasets.synthetic import make_world
+    from minegeo.world.make import make_world
 
     try:
         root = make_world(cfg.out, seed=int(cfg.seed), size=cfg.size, periods=cfg.periods)

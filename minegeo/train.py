@@ -47,7 +47,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     log_lightning_once()
 
     if cfg.get("world"):
-        from minegeo.datasets.synthetic import ensure_world
+        from minegeo.world.make import ensure_world
 
         ensure_world(cfg.world.root, seed=cfg.world.seed, size=cfg.world.size)
     lightning.seed_everything(cfg.seed, workers=True)

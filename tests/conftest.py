@@ -12,7 +12,7 @@ SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A `small` synthetic world (seed 0), made once per session."""
-    from minegeo.datasets.synthetic import make_world
+    from minegeo.world.make import make_world
 
     root = tmp_path_factory.mktemp("world")
     make_world(root, seed=0, size="small")

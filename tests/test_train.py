@@ -12,10 +12,10 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from minegeo.bundle import load_bundle
 from minegeo.config import CONFIG_DIR, register_resolvers
 from minegeo.errors import MinegeoInputError
 from minegeo.inference.runner import run_predict
-from minegeo.tasks.bundle import load_bundle
 from minegeo.train import train
 from tests.datamodules.pairs import write_pairs
 from tests.inference.predict_helpers import predict_config

@@ -100,7 +100,7 @@ def write_checkpoint(path: Path, model_name: str) -> Path:
     from hydra.utils import instantiate
 
     from minegeo import SENTINEL2_BANDS
-    from minegeo.tasks.bundle import Bundle, Preprocessing, save_bundle
+    from minegeo.bundle import Bundle, Preprocessing, save_bundle
 
     torch.manual_seed(0)
     model = instantiate(MODELS[model_name])
@@ -140,10 +140,10 @@ def case_forward(args: argparse.Namespace, channels_last: bool = True) -> dict[s
     import rasterio
     import torch
 
+    from minegeo.bundle import load_bundle
     from minegeo.inference.allocator import reuse_freed_memory
     from minegeo.inference.reading import read_window
     from minegeo.inference.tiling import make_plan
-    from minegeo.tasks.bundle import load_bundle
 
     if reuses_freed_memory(args):  # as the engine does
         reuse_freed_memory()
@@ -177,8 +177,8 @@ def case_torchgeo(args: argparse.Namespace) -> dict[str, Any]:
     from torchgeo.datasets import RasterDataset, stack_samples
     from torchgeo.samplers import GridGeoSampler
 
+    from minegeo.bundle import load_bundle
     from minegeo.inference.tiling import make_plan
-    from minegeo.tasks.bundle import load_bundle
 
     start = time.perf_counter()
     bundle, model = load_bundle(args.ckpt)
@@ -240,8 +240,8 @@ def sweep(model_name: str, ckpt: Path, reuse: bool) -> dict[str, int]:
     """Pick the window size with the best bare-forward throughput per scene pixel."""
     import torch
 
+    from minegeo.bundle import load_bundle
     from minegeo.inference.allocator import reuse_freed_memory
-    from minegeo.tasks.bundle import load_bundle
 
     if reuse:
         reuse_freed_memory()

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from minegeo.datasets.synthetic import make_world
+from minegeo.world.make import make_world
 
 COLUMNS = ("size", "wall s", "cpu s", "MB", "files", "scenes", "mines", "dams", "patches per class")
 

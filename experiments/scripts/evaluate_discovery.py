@@ -16,7 +16,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from minegeo.inference.report import evaluate_against_truth
+from minegeo.detection.report import evaluate_against_truth
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from minegeo.tasks.bundle import BUNDLE_KEY
+from minegeo.bundle import BUNDLE_KEY
 
 CLASS = "tailings_dam"
 

@@ -33,7 +33,7 @@ from rasterio.windows import Window
 from minegeo.change.params import ChangeParams
 from minegeo.change.series import TimeSeries
 from minegeo.change.sites import counted_periods
-from minegeo.inference.detections import detection_band_indexes, probability_classes, read_probabilities
+from minegeo.detection.detections import detection_band_indexes, probability_classes, read_probabilities
 from minegeo.io import atomic_path
 
 __all__ = ["CHANGE_BANDS", "write_change_raster"]

@@ -25,7 +25,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from minegeo.change.params import ChangeParams
-from minegeo.inference.detections import utm_crs
+from minegeo.detection.detections import utm_crs
 
 __all__ = ["STATUSES", "counted_periods", "match_sites", "site_status"]
 

@@ -106,7 +106,7 @@ def _concat(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
 
 def _add_to_summary(out_dir: Path, change: dict[str, Any]) -> None:
     """Add the change section to the report's summary.json and summary.md."""
-    from minegeo.inference.report import summary_markdown
+    from minegeo.detection.report import summary_markdown
 
     json_path = out_dir / "summary.json"
     if not json_path.is_file():

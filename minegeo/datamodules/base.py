@@ -9,10 +9,10 @@ from typing import Any
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader
 
+from minegeo.bundle import Preprocessing
 from minegeo.datamodules.augment import BatchAugmentation
 from minegeo.datamodules.stats import save_stats
 from minegeo.errors import MinegeoInputError
-from minegeo.tasks.bundle import Preprocessing
 
 #: keyword arguments of :class:`BatchAugmentation` that ``augment`` may set
 AUGMENTATION_KEYS = ("geometric", "contrast", "offset", "noise")

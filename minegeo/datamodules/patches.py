@@ -3,7 +3,7 @@
 Splits are spatial (whole places, one patch of buffer), statistics come from the train
 split only, and both are saved with the run. Batches are normalised after they reach the
 device (:class:`~minegeo.datamodules.base.MinegeoDataModule`), with the same
-:class:`~minegeo.tasks.bundle.Preprocessing` the checkpoint keeps.
+:class:`~minegeo.bundle.Preprocessing` the checkpoint keeps.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Subset
 
+from minegeo.bundle import Preprocessing
 from minegeo.datamodules.base import MinegeoDataModule
 from minegeo.datamodules.splits import (
     DEFAULT_FRACTIONS,
@@ -28,7 +29,6 @@ from minegeo.datamodules.splits import (
 from minegeo.datamodules.stats import band_statistics
 from minegeo.datasets.patches import PatchFolder
 from minegeo.errors import MinegeoInputError
-from minegeo.tasks.bundle import Preprocessing
 
 
 class PatchDataModule(MinegeoDataModule):

@@ -21,6 +21,7 @@ from torchgeo.datasets import GeoDataset, stack_samples
 from torchgeo.samplers import GridGeoSampler, RandomGeoSampler
 
 from minegeo import SEGMENTATION_CLASSES
+from minegeo.bundle import Preprocessing
 from minegeo.datamodules.base import MinegeoDataModule
 from minegeo.datamodules.splits import (
     DEFAULT_FRACTIONS,
@@ -38,7 +39,6 @@ from minegeo.datasets.sentinel2 import Sentinel2Composite
 from minegeo.errors import MinegeoInputError
 from minegeo.io import atomic_path
 from minegeo.models.weights import is_torchgeo_name, weights_normalization
-from minegeo.tasks.bundle import Preprocessing
 
 #: how band statistics are chosen: from the train split, or the pretrained weights' own
 Normalization = Literal["train_split", "weights"]

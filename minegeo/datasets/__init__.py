@@ -1,4 +1,4 @@
-"""minegeo.datasets: Earth Engine composites, labels, patch folders, registries, the demo world.
+"""minegeo.datasets: Earth Engine composites, labels, patch folders, registries.
 
 Names are re-exported lazily (PEP 562), so a light tool such as the export dry run can
 read a registry without paying for TorchGeo's import.
@@ -21,9 +21,6 @@ _EXPORTS = {
     "parse_dms": "registries",
     "read_anm_dams": "registries",
     "read_concessions": "registries",
-    "make_world": "synthetic",
-    "ensure_world": "synthetic",
-    "write_earth_engine_tiles": "synthetic",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -22,10 +22,10 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Sampler
 
+from minegeo.bundle import ModelGeometry, Preprocessing
 from minegeo.inference.blending import RowBlender
 from minegeo.inference.reading import SceneJob, WindowDataset, already_batched
 from minegeo.inference.writer import ProbabilityWriter
-from minegeo.tasks.bundle import ModelGeometry, Preprocessing
 
 
 class Predictor(L.LightningModule):

@@ -30,9 +30,9 @@ from affine import Affine
 from rasterio.windows import Window
 from torch.utils.data import Dataset, get_worker_info
 
+from minegeo.bundle import ModelGeometry
 from minegeo.inference.blocks import SceneBlocks, UnitArrays
 from minegeo.inference.tiling import Plan
-from minegeo.tasks.bundle import ModelGeometry
 
 
 @dataclass

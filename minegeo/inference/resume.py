@@ -17,8 +17,8 @@ from pathlib import Path
 import rasterio
 
 import minegeo
+from minegeo.bundle import Bundle
 from minegeo.inference.settings import PredictSettings
-from minegeo.tasks.bundle import Bundle
 
 #: settings that change the probabilities or their encoding (resume compares them)
 OUTPUT_KEYS = ("tile_size", "overlap", "fcn_cells", "tta", "dtype", "compress", "precision")

@@ -21,20 +21,20 @@ import rasterio
 from omegaconf import DictConfig
 from torch import nn
 
+from minegeo.bundle import Bundle, checkpoint_hash, load_bundle
 from minegeo.change.series import check_series
 from minegeo.change.stage import run_change_stage
 from minegeo.datasets.raster import is_readable
+from minegeo.detection.report import Stages, finish_run, prepare_stages
 from minegeo.errors import EXIT_SOME_FAILED, MinegeoInputError
 from minegeo.inference.allocator import reuse_freed_memory
 from minegeo.inference.engine import Predictor, SceneWriter, WindowDataModule
 from minegeo.inference.preflight import check_files
 from minegeo.inference.reading import SceneJob
-from minegeo.inference.report import Stages, finish_run, prepare_stages
 from minegeo.inference.resume import input_hash, is_finished, output_tags
 from minegeo.inference.scenes import Scene, check_scene, find_scenes
 from minegeo.inference.settings import PredictSettings, load_settings
 from minegeo.inference.tiling import make_plan
-from minegeo.tasks.bundle import Bundle, checkpoint_hash, load_bundle
 
 
 def run_predict(cfg: PredictSettings | DictConfig | Mapping[str, Any]) -> int:
@@ -238,7 +238,7 @@ def postprocess(
     failed: Mapping[str, str],
 ) -> dict[str, Any]:
     """Detections per scene, then the run's report (ore type, registry cross-check, files)."""
-    from minegeo.inference.detections import detect_scene
+    from minegeo.detection.detections import detect_scene
 
     detections = [detect_scene(job.target, job.path, bundle, settings.detect) for job in jobs]
     scenes = [(job.path, job.target) for job in jobs]

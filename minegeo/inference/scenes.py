@@ -16,10 +16,10 @@ from xml.sax.saxutils import escape
 import rasterio
 
 from minegeo import SENTINEL2_BANDS, SENTINEL2_L1C_BANDS
+from minegeo.bundle import Preprocessing
 from minegeo.datasets.raster import open_raster, pixel_size_m
 from minegeo.errors import MinegeoInputError
 from minegeo.inference.preflight import list_inputs
-from minegeo.tasks.bundle import Preprocessing
 
 #: an Earth Engine export tile: stem, then 10-digit pixel row and column offsets
 EE_TILE = re.compile(r"^(?P<stem>.+)-(?P<row>\d{10})-(?P<col>\d{10})$")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from minegeo.tasks.bundle import ModelGeometry
+from minegeo.bundle import ModelGeometry
 
 
 @dataclass(frozen=True)

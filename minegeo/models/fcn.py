@@ -27,7 +27,7 @@ from typing import Literal
 
 from torch import Tensor, nn
 
-from minegeo.tasks.bundle import ModelGeometry
+from minegeo.bundle import ModelGeometry
 
 #: input pixels per output cell: three max-pools of 3
 FCN_STRIDE = 27

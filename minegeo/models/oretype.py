@@ -15,7 +15,7 @@ import math
 
 from torch import Tensor, nn
 
-from minegeo.tasks.bundle import ModelGeometry
+from minegeo.bundle import ModelGeometry
 
 
 class OreTypeCNN(nn.Module):

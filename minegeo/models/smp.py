@@ -14,9 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from minegeo.bundle import ModelGeometry
 from minegeo.errors import MinegeoInputError
 from minegeo.models.weights import BandMismatch, is_torchgeo_name, load_encoder_weights
-from minegeo.tasks.bundle import ModelGeometry
 
 
 class SegmentationModel(nn.Module):

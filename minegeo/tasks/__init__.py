@@ -1,7 +1,6 @@
 """minegeo.tasks: Lightning tasks around plain models, their losses, metrics and checkpoint bundle."""
 
-from minegeo.tasks.base import BaseTask, check_in_channels
-from minegeo.tasks.bundle import (
+from minegeo.bundle import (
     Bundle,
     ModelGeometry,
     Preprocessing,
@@ -9,6 +8,7 @@ from minegeo.tasks.bundle import (
     load_bundle,
     save_bundle,
 )
+from minegeo.tasks.base import BaseTask, check_in_channels
 from minegeo.tasks.classification import ClassificationTask
 from minegeo.tasks.losses import IGNORE_INDEX, LOSS_TERMS, SegmentationLoss
 from minegeo.tasks.metrics import ClassMetrics, confusion_scores

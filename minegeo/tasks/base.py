@@ -1,7 +1,7 @@
 """The Lightning task every minegeo task builds on.
 
 A task wraps a plain ``nn.Module`` with a loss, metrics, an optimizer and the checkpoint
-bundle (:mod:`minegeo.tasks.bundle`). Subclasses say what the target is and how output
+bundle (:mod:`minegeo.bundle`). Subclasses say what the target is and how output
 becomes logits; everything else (the shared step, epoch metrics, sample panels, the
 bundle, optimizers) lives here once.
 """
@@ -21,8 +21,8 @@ from torch.nn import Parameter
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
+from minegeo.bundle import BUNDLE_KEY, Bundle, ModelGeometry
 from minegeo.errors import MinegeoInputError
-from minegeo.tasks.bundle import BUNDLE_KEY, Bundle, ModelGeometry
 from minegeo.tasks.metrics import ClassMetrics
 from minegeo.tasks.visualize import sample_panel
 

@@ -18,8 +18,8 @@ from lightning import Callback, LightningModule, Trainer
 from torch import Tensor
 from torch.nn import functional as F
 
+from minegeo.bundle import BUNDLE_KEY, Calibration
 from minegeo.io import atomic_path
-from minegeo.tasks.bundle import BUNDLE_KEY, Calibration
 
 
 class Calibrate(Callback):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from minegeo.tasks.bundle import Preprocessing
+from minegeo.bundle import Preprocessing
 
 #: bands that make a natural-colour composite, red, green, blue
 RGB_BANDS = ("B4", "B3", "B2")

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minegeo.inference.detections import detect_scene
-from minegeo.inference.report import finish_run
-from tests.inference.test_detections import make_bundle, segmentation_probs, write_prob
+from minegeo.detection.detections import detect_scene
+from minegeo.detection.report import finish_run
+from tests.detection.test_detections import make_bundle, segmentation_probs, write_prob
 
 PERIODS = ("2019", "2020", "2021", "2022")
 SHAPE = (160, 400)

@@ -14,7 +14,7 @@ from minegeo.change.params import ChangeParams
 from minegeo.change.raster import write_change_raster
 from minegeo.change.series import time_series
 from tests.change.conftest import PERIODS, SITES, write_series
-from tests.inference.test_detections import segmentation_probs, write_prob
+from tests.detection.test_detections import segmentation_probs, write_prob
 
 
 def change_map(folder: Path, maps: list[tuple[str, Path, Path]], **params: bool) -> Path:

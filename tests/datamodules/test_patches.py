@@ -11,11 +11,11 @@ import shapely
 import torch
 
 from minegeo import DISCOVERY_CLASSES, ORETYPE_CLASSES
+from minegeo.bundle import Preprocessing
 from minegeo.datamodules.patches import PatchDataModule
 from minegeo.datamodules.splits import load_split
 from minegeo.datamodules.stats import load_stats
 from minegeo.errors import MinegeoInputError
-from minegeo.tasks.bundle import Preprocessing
 from tests.datasets.test_patches import make_folder, write_patch
 
 PATCH = 9  # pixels; the tiny patches are 90 m wide at 10 m

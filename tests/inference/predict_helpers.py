@@ -12,9 +12,9 @@ from affine import Affine
 from omegaconf import DictConfig, OmegaConf
 
 from minegeo import SENTINEL2_BANDS
+from minegeo.bundle import Bundle, Preprocessing, save_bundle
 from minegeo.config import CONFIG_DIR
 from minegeo.models import DiscoveryFCN, smp_model
-from minegeo.tasks.bundle import Bundle, Preprocessing, save_bundle
 
 PRE = Preprocessing(bands=SENTINEL2_BANDS, mean=(0.0,) * 12, std=(1.0,) * 12)
 TRANSFORM = Affine(10, 0, 500_000, 0, -10, 7_000_000)

@@ -12,11 +12,11 @@ import rasterio
 import torch
 from affine import Affine
 
+from minegeo.bundle import Bundle, load_bundle, save_bundle
 from minegeo.errors import MinegeoInputError
 from minegeo.inference import run_predict
 from minegeo.inference.runner import gdal_options
 from minegeo.models import DiscoveryFCN
-from minegeo.tasks.bundle import Bundle, load_bundle, save_bundle
 from tests.inference.predict_helpers import (
     PRE,
     TRANSFORM,
@@ -279,8 +279,8 @@ def test_flip_tta_keeps_probabilities_valid(tmp_path: Path, unet_ckpt: Path) -> 
 
 
 def test_in_place_normalisation_matches_the_bundle_contract() -> None:
+    from minegeo.bundle import Preprocessing
     from minegeo.inference.engine import normalize_
-    from minegeo.tasks.bundle import Preprocessing
 
     pre = Preprocessing(bands=("a", "b"), mean=(0.1, 0.2), std=(0.5, 2.0), reflectance_scale=1e-4)
     raw = torch.rand(2, 2, 8, 8) * 1e4
@@ -363,8 +363,8 @@ def test_ddp_ranks_split_scenes_and_match_one_process(tmp_path: Path, unet_ckpt:
 def test_each_rank_owns_a_disjoint_share_of_the_scenes(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
+    from minegeo.bundle import ModelGeometry
     from minegeo.inference.engine import WindowDataModule
-    from minegeo.tasks.bundle import ModelGeometry
 
     jobs = [SimpleNamespace(plan=SimpleNamespace(chunks=())) for _ in range(5)]
     owned = []

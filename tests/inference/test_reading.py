@@ -9,9 +9,9 @@ import numpy as np
 import rasterio
 import torch
 
+from minegeo.bundle import ModelGeometry
 from minegeo.inference.reading import SceneJob, WindowDataset, read_window
 from minegeo.inference.tiling import segmentation_plan
-from minegeo.tasks.bundle import ModelGeometry
 from tests.inference.predict_helpers import random_scene
 
 GEOMETRY = ModelGeometry(size_multiple=16, min_size=16)

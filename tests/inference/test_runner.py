@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from minegeo.bundle import Bundle, save_bundle
 from minegeo.errors import MinegeoInputError
 from minegeo.inference import run_predict
 from minegeo.models import DiscoveryFCN
-from minegeo.tasks.bundle import Bundle, save_bundle
 from tests.inference.predict_helpers import PRE, predict_config, random_scene, unet_ckpt
 
 __all__ = ["unet_ckpt"]

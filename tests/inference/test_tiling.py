@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from minegeo.bundle import ModelGeometry
 from minegeo.inference.tiling import make_plan, tile_starts
 from minegeo.models import DiscoveryFCN
-from minegeo.tasks.bundle import ModelGeometry
 
 UNET = ModelGeometry(size_multiple=32, min_size=32)
 

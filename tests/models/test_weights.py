@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from minegeo.bundle import Bundle, Preprocessing, load_bundle, save_bundle
 from minegeo.errors import MinegeoInputError
 from minegeo.inference.runner import run_predict
 from minegeo.models import smp_model
@@ -16,7 +17,6 @@ from minegeo.models.weights import (
     first_conv_for_bands,
     weights_normalization,
 )
-from minegeo.tasks.bundle import Bundle, Preprocessing, load_bundle, save_bundle
 from tests.inference.predict_helpers import predict_config, write_scene
 
 RGB_MOCO = "ResNet18_Weights.SENTINEL2_RGB_MOCO"

@@ -9,8 +9,8 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from minegeo.bundle import Bundle, CalibratedModel, Calibration, ModelGeometry, load_bundle
 from minegeo.tasks import SegmentationTask
-from minegeo.tasks.bundle import Bundle, CalibratedModel, Calibration, ModelGeometry, load_bundle
 from minegeo.tasks.calibration import Calibrate, fit_calibration
 from tests.tasks.tiny import TinyDataModule, make_trainer
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from minegeo.bundle import BUNDLE_KEY
 from minegeo.errors import MinegeoInputError
 from minegeo.tasks import SegmentationLoss, SegmentationTask, load_bundle
-from minegeo.tasks.bundle import BUNDLE_KEY
 from tests.tasks.tiny import TinyDataModule, make_trainer
 
 MakeTask = Callable[..., SegmentationTask]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from minegeo.tasks.bundle import Preprocessing
+from minegeo.bundle import Preprocessing
 from minegeo.tasks.visualize import GAP, IGNORE_COLOUR, rgb_composite, sample_panel
 
 PRE = Preprocessing(bands=("B2", "B3", "B4", "B8"), mean=(0.1, 0.1, 0.1, 0.3), std=(0.05, 0.05, 0.05, 0.1))

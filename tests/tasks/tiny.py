@@ -10,7 +10,7 @@ from lightning.pytorch import LightningDataModule, Trainer
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from minegeo.tasks.bundle import ModelGeometry, Preprocessing
+from minegeo.bundle import ModelGeometry, Preprocessing
 
 
 class TinySegmenter(nn.Module):

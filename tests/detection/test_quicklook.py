@@ -11,7 +11,7 @@ from PIL import Image
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
-from minegeo.inference.quicklook import stretch, write_quicklook
+from minegeo.detection.quicklook import stretch, write_quicklook
 
 TRANSFORM = from_origin(500_000.0, 8_000_000.0, 10.0, 10.0)
 
@@ -88,7 +88,7 @@ def test_stretch_maps_percentiles_to_unit_range_and_keeps_nan() -> None:
 def test_legend_names_the_outline_colours_with_counts() -> None:
     from matplotlib.figure import Figure
 
-    from minegeo.inference.quicklook import _add_legend
+    from minegeo.detection.quicklook import _add_legend
 
     axes = Figure().add_subplot()
     _add_legend(axes, polygon_detections([True, False, False]))

@@ -15,10 +15,10 @@ import rasterio
 from shapely.geometry import box
 
 from minegeo import DISCOVERY_CLASSES, ORETYPE_CLASSES, SENTINEL2_BANDS
-from minegeo.datasets import synthetic
-from minegeo.datasets._world.registries import ANM_HEADER
-from minegeo.datasets.synthetic import ensure_world, make_world, write_earth_engine_tiles
 from minegeo.errors import MinegeoInputError
+from minegeo.world import make as synthetic
+from minegeo.world.make import ensure_world, make_world, write_earth_engine_tiles
+from minegeo.world.registries import ANM_HEADER
 
 
 def _checksums(root: Path) -> dict[str, str]:

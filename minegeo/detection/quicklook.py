@@ -20,7 +20,7 @@ from rasterio.coords import BoundingBox
 from rasterio.crs import CRS
 
 from minegeo.datasets.raster import open_raster
-from minegeo.inference.detections import detection_band_indexes, probability_classes, read_probabilities
+from minegeo.detection.detections import detection_band_indexes, probability_classes, read_probabilities
 from minegeo.io import atomic_path
 
 #: Longest side, in pixels, of the overviews read for a quick look.

@@ -10,8 +10,8 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
+from minegeo.detection.registry_check import cross_check, load_registries, registry_features
 from minegeo.errors import MinegeoInputError
-from minegeo.inference.registry_check import cross_check, load_registries, registry_features
 
 TO_LONLAT = Transformer.from_crs("EPSG:32723", "EPSG:4326", always_xy=True)
 

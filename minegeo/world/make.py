@@ -18,7 +18,7 @@ paper's registered mines and dams concentrate.
 With ``periods=N`` (N > 1) every place is written at N yearly periods, as
 ``scenes/<place>.<period>.tif`` (``scene_00.2019.tif``...): mines and dams open, grow and
 close between periods, the seasons and water levels vary, and clouds differ
-(``minegeo.datasets._world.timeline``). ``labels.gpkg`` then holds each mine or dam at
+(``minegeo.world.timeline``). ``labels.gpkg`` then holds each mine or dam at
 its largest, with ``first_period``, ``last_period``, ``life`` (stable, growing, new,
 gone) and ``area_m2_<period>``; the patches are cut from the last period, of the features
 seen in it. ``periods=1`` is the world above, byte for byte.
@@ -40,11 +40,11 @@ import rasterio
 from rasterio.windows import Window
 
 from minegeo import SENTINEL2_BANDS
-from minegeo.datasets._world import patches, registries, timeline
-from minegeo.datasets._world.scene import CRS, RESOLUTION, Scene, SceneRecipe, cut, make_scene, write_raster
 from minegeo.datasets.raster import open_raster
 from minegeo.errors import MinegeoInputError
 from minegeo.io import atomic_path
+from minegeo.world import patches, registries, timeline
+from minegeo.world.scene import CRS, RESOLUTION, Scene, SceneRecipe, cut, make_scene, write_raster
 
 #: Share of the mines, and of the dams, that are registered (the rest are to be found).
 REGISTERED_SHARE = 0.6

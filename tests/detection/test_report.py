@@ -16,11 +16,11 @@ from rasterio.features import rasterize
 from shapely.geometry import Point, box
 
 from minegeo import SENTINEL2_BANDS
+from minegeo.detection.detections import detect_scene
+from minegeo.detection.report import evaluate_against_truth, finish_run, summary_markdown
 from minegeo.errors import MinegeoInputError
-from minegeo.inference.detections import detect_scene
-from minegeo.inference.report import evaluate_against_truth, finish_run, summary_markdown
-from tests.inference.test_detections import DETECT, UTM, make_bundle, segmentation_probs, write_prob
-from tests.inference.test_oretype import save_ore_checkpoint
+from tests.detection.test_detections import DETECT, UTM, make_bundle, segmentation_probs, write_prob
+from tests.detection.test_oretype import save_ore_checkpoint
 
 TO_LONLAT = Transformer.from_crs("EPSG:32723", "EPSG:4326", always_xy=True)
 OUTPUTS = (

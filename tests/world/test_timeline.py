@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from minegeo.datasets._world.features import Feature
-from minegeo.datasets._world.timeline import Lifecycle, draw_lifecycles, period_labels
-from minegeo.datasets.synthetic import make_world
 from minegeo.errors import MinegeoInputError
+from minegeo.world.features import Feature
+from minegeo.world.make import make_world
+from minegeo.world.timeline import Lifecycle, draw_lifecycles, period_labels
 
 PERIODS = ["2019", "2020", "2021", "2022"]
 

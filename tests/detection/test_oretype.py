@@ -15,10 +15,10 @@ from rasterio.transform import from_origin
 from torch import Tensor, nn
 
 from minegeo import ORETYPE_CLASSES, SENTINEL2_BANDS
+from minegeo.bundle import Bundle, Preprocessing, save_bundle
+from minegeo.detection.oretype import predict_ore_type, run_ore_type_stage
 from minegeo.errors import MinegeoInputError
-from minegeo.inference.oretype import predict_ore_type, run_ore_type_stage
 from minegeo.models.oretype import OreTypeCNN
-from minegeo.tasks.bundle import Bundle, Preprocessing, save_bundle
 
 SCENE_TRANSFORM = from_origin(500_000.0, 8_000_000.0, 10.0, 10.0)
 

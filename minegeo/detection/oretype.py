@@ -21,9 +21,9 @@ from pyproj import Transformer
 from rasterio.windows import Window
 from torch import nn
 
+from minegeo.bundle import Bundle, load_bundle
 from minegeo.datasets.raster import open_raster, read_reflectance
 from minegeo.errors import MinegeoInputError
-from minegeo.tasks.bundle import Bundle, load_bundle
 
 
 def _windows(

@@ -1,4 +1,4 @@
-"""Private building blocks of the synthetic world (`minegeo.datasets.synthetic`).
+"""Private building blocks of the synthetic world (`minegeo.world.make`).
 
 ``spectra`` turns land-cover fractions into Sentinel-2 reflectance, ``landscape`` paints
 the background (relief, fields, rivers, clouds), ``features`` places and paints mines,

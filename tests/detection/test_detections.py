@@ -9,9 +9,9 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
+from minegeo.bundle import Bundle, ModelGeometry, Preprocessing
+from minegeo.detection.detections import DETECTION_COLUMNS, detect_scene
 from minegeo.errors import MinegeoInputError
-from minegeo.inference.detections import DETECTION_COLUMNS, detect_scene
-from minegeo.tasks.bundle import Bundle, ModelGeometry, Preprocessing
 
 DETECT = {
     "threshold": 0.6,

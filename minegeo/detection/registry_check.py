@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from minegeo.datasets.registries import BadRow, read_anm_dams, read_concessions
+from minegeo.detection.detections import utm_crs
 from minegeo.errors import MinegeoInputError
-from minegeo.inference.detections import utm_crs
 
 #: Columns the cross-check adds to the detections: ``nearest_registry_id`` and
 #: ``registry_kind`` describe the nearest registered feature, ``registry_id`` repeats its

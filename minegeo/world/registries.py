@@ -19,8 +19,8 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import box, shape
 
-from minegeo.datasets._world.scene import CRS, Scene
-from minegeo.datasets._world.timeline import Lifecycle
+from minegeo.world.scene import CRS, Scene
+from minegeo.world.timeline import Lifecycle
 
 #: GeoPackages stamp their write time; a fixed one keeps same seed, same bytes.
 GPKG_DATE = "2020-01-01T00:00:00Z"

@@ -34,9 +34,9 @@ from scipy.spatial import cKDTree
 from shapely import affinity
 from shapely.geometry import Point, shape
 
+from minegeo.bundle import Bundle
 from minegeo.errors import MinegeoInputError
 from minegeo.inference.settings import DetectParams
-from minegeo.tasks.bundle import Bundle
 
 #: Classes that mean "nothing here"; every other class is a detection class by default.
 NON_DETECTION_CLASSES = ("background", "not_mine")

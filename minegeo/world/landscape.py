@@ -12,7 +12,7 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage
 
-from minegeo.datasets._world.spectra import MATERIALS, material
+from minegeo.world.spectra import MATERIALS, material
 
 #: Sun azimuth (radians, clockwise from north) for hill and bench shading: a dry-season
 #: morning overpass over Minas Gerais.

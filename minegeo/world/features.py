@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minegeo.datasets._world.landscape import SUN_AZIMUTH, Canvas
-from minegeo.datasets._world.spectra import material
+from minegeo.world.landscape import SUN_AZIMUTH, Canvas
+from minegeo.world.spectra import material
 
 #: Kinds of look-alike features (lookalikes.gpkg ``class``).
 LOOKALIKE_KINDS = ("lake", "irrigation_dam", "river_bank", "city", "construction")

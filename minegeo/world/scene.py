@@ -11,7 +11,7 @@ from affine import Affine
 from rasterio.windows import Window
 
 from minegeo import SENTINEL2_BANDS
-from minegeo.datasets._world import features, landscape, spectra
+from minegeo.world import features, landscape, spectra
 
 #: Coordinate reference system of every raster (UTM 23S, the Iron Quadrangle's zone).
 CRS = "EPSG:32723"

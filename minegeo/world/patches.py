@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minegeo.datasets._world.features import JITTER
-from minegeo.datasets._world.scene import Scene
+from minegeo.world.features import JITTER
+from minegeo.world.scene import Scene
 
 #: Discovery patch side in pixels (the paper's FCN input).
 DISCOVERY_PX = 201

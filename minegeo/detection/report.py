@@ -25,10 +25,10 @@ import pyogrio
 import rasterio
 
 from minegeo.datasets.registries import BadRow
-from minegeo.inference.detections import DETECTION_COLUMNS, empty_detections, scene_name, utm_crs
-from minegeo.inference.oretype import OreTypeModel, load_ore_type_model, run_ore_type_stage
-from minegeo.inference.quicklook import write_quicklook
-from minegeo.inference.registry_check import REGISTRY_COLUMNS, cross_check, load_registries
+from minegeo.detection.detections import DETECTION_COLUMNS, empty_detections, scene_name, utm_crs
+from minegeo.detection.oretype import OreTypeModel, load_ore_type_model, run_ore_type_stage
+from minegeo.detection.quicklook import write_quicklook
+from minegeo.detection.registry_check import REGISTRY_COLUMNS, cross_check, load_registries
 from minegeo.inference.settings import PredictSettings, load_settings
 from minegeo.io import atomic_path
 
@@ -266,7 +266,7 @@ def finish_run(
     """Ore types, registry cross-check and every run-level output of predict.
 
     Args:
-        detections: each scene's frame from :func:`~minegeo.inference.detections.detect_scene`.
+        detections: each scene's frame from :func:`~minegeo.detection.detections.detect_scene`.
         scenes: (scene path, probability raster path) of every scene mapped.
         out_dir: the run's output folder.
         cfg: the predict settings (or the config they load from).

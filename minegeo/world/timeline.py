@@ -15,9 +15,9 @@ from typing import Literal
 
 import numpy as np
 
-from minegeo.datasets._world import features, landscape
-from minegeo.datasets._world.scene import Scene, SceneRecipe, render, scene_transform
-from minegeo.datasets._world.spectra import material
+from minegeo.world import features, landscape
+from minegeo.world.scene import Scene, SceneRecipe, render, scene_transform
+from minegeo.world.spectra import material
 
 __all__ = ["FIRST_YEAR", "Lifecycle", "draw_lifecycles", "make_scene_series", "period_labels"]
 
