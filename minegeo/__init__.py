@@ -4,6 +4,9 @@ __version__ = "0.1.0"
 
 #: Segmentation classes, in channel order (DESIGN.md, "Classes").
 SEGMENTATION_CLASSES = ("background", "mine", "tailings_dam")
+#: Mask value of pixels no loss or metric counts (nodata, padding, unlabelled): the
+#: datasets write it, the losses and metrics skip it, evaluate ignores it in reference masks.
+IGNORE_INDEX = 255
 #: Discovery patch classes (the paper's two; dams count as mines).
 DISCOVERY_CLASSES = ("mine", "not_mine")
 #: Ore-type (impact) classes (the paper's three).

@@ -25,7 +25,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from minegeo.change.params import ChangeParams
-from minegeo.detection.detections import utm_crs
+from minegeo.geo import centre_utm_crs
 
 __all__ = ["STATUSES", "counted_periods", "match_sites", "site_status"]
 
@@ -101,8 +101,7 @@ def match_sites(
     """
     if detections.empty:
         return _empty_sites(labels), detections.assign(site_id=pd.Series(dtype=object))
-    utm = utm_crs(*_centre(detections))
-    local = detections.to_crs(utm).reset_index(drop=True)
+    local = detections.to_crs(centre_utm_crs(detections)).reset_index(drop=True)
     component = _components(local.geometry.to_numpy(), params.match_distance_m)
     period_index = local["period"].map({label: i for i, label in enumerate(labels)}).to_numpy()
     seen = np.zeros((component.max() + 1, len(labels)), bool)
@@ -115,11 +114,6 @@ def match_sites(
     sites, ids = _site_rows(members, counted, seen, labels, place, params)
     members = members.assign(site_id=members["component"].map(ids)).drop(columns="component")
     return sites.to_crs("EPSG:4326"), members.to_crs("EPSG:4326")
-
-
-def _centre(detections: gpd.GeoDataFrame) -> tuple[float, float]:
-    west, south, east, north = detections.total_bounds
-    return (west + east) / 2, (south + north) / 2
 
 
 def _components(geometries: np.ndarray, distance_m: float) -> np.ndarray:

@@ -1,6 +1,7 @@
 """minegeo.datamodules: spatially split, normalised batches for the tasks."""
 
-from minegeo.datamodules.base import IGNORE_INDEX, MinegeoDataModule
+from minegeo import IGNORE_INDEX
+from minegeo.datamodules.base import MinegeoDataModule
 from minegeo.datamodules.patches import PatchDataModule
 from minegeo.datamodules.segmentation import PatchPairSegmentationDataModule, SceneSegmentationDataModule
 

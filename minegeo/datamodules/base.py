@@ -9,6 +9,7 @@ from typing import Any
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader
 
+from minegeo import IGNORE_INDEX
 from minegeo.bundle import Preprocessing
 from minegeo.datamodules.augment import BatchAugmentation
 from minegeo.datamodules.stats import save_stats
@@ -16,8 +17,6 @@ from minegeo.errors import MinegeoInputError
 
 #: keyword arguments of :class:`BatchAugmentation` that ``augment`` may set
 AUGMENTATION_KEYS = ("geometric", "contrast", "offset", "noise")
-#: mask value for pixels that count nowhere (nodata, padding)
-IGNORE_INDEX = 255
 
 
 class MinegeoDataModule(LightningDataModule):

@@ -21,6 +21,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.strtree import STRtree
 
 from minegeo.errors import MinegeoInputError
+from minegeo.geo import centre_utm_crs
 from minegeo.io import atomic_path
 
 #: the default train / val / test fractions
@@ -33,7 +34,7 @@ def group_by_place(footprints: gpd.GeoDataFrame, distance_m: float) -> np.ndarra
 
     Linkage is transitive (connected components of the "within ``distance_m``" graph), so
     footprints in different groups are more than ``distance_m`` apart. Geographic inputs
-    are projected to an estimated UTM zone first; footprints without a CRS are taken to
+    are projected to the UTM zone of their centre first; footprints without a CRS are taken to
     be in metres.
 
     Args:
@@ -48,7 +49,7 @@ def group_by_place(footprints: gpd.GeoDataFrame, distance_m: float) -> np.ndarra
     if len(footprints) == 0:
         return np.zeros(0, dtype=np.int64)
     if footprints.crs is not None and footprints.crs.is_geographic:
-        footprints = footprints.to_crs(footprints.estimate_utm_crs())
+        footprints = footprints.to_crs(centre_utm_crs(footprints))
     geometries = np.asarray(footprints.geometry.values)
     left, right = STRtree(geometries).query(geometries, predicate="dwithin", distance=distance_m)
     count = len(geometries)

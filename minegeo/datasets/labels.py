@@ -30,21 +30,20 @@ from torch.utils.data import Dataset
 from torchgeo.datasets import VectorDataset
 from torchgeo.datasets.utils import GeoSlice
 
-from minegeo import SEGMENTATION_CLASSES
+from minegeo import IGNORE_INDEX, SEGMENTATION_CLASSES
 from minegeo.datasets.raster import band_indexes, band_names, open_raster, read_reflectance
 from minegeo.datasets.vector import read_vector
 from minegeo.errors import MinegeoInputError
+from minegeo.geo import metres_per_degree, utm_epsg_codes
 
 __all__ = ["IGNORE_INDEX", "MaskedPatches", "MineLabels", "rasterize_labels", "read_vector_labels"]
 
 log = logging.getLogger(__name__)
 
-#: Mask value for pixels the loss must ignore (padding, nodata, unlabelled).
-IGNORE_INDEX = 255
 #: Vector formats read as label files when a folder is given.
 LABEL_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".kml", ".kmz")
-#: 10 m (Sentinel-2's finest band) in degrees at the equator, for labels kept in lon/lat.
-TEN_METRES_IN_DEGREES = 10 / 111_320
+#: 10 m (Sentinel-2's finest band) in degrees of longitude at the equator, for labels kept in lon/lat.
+TEN_METRES_IN_DEGREES = 10 / metres_per_degree(0.0)[0]
 
 _POINT_TYPES = ("Point", "MultiPoint")
 _AREA_TYPES = ("Polygon", "MultiPolygon")
@@ -178,8 +177,7 @@ def _buffer_points(geometry: gpd.GeoSeries, radius_m: float) -> gpd.GeoSeries:
     points = geometry[is_point].to_crs("EPSG:4326")
     centres = shapely.centroid(points.values)
     longitude, latitude = shapely.get_x(centres), shapely.get_y(centres)
-    zones = (np.floor((longitude + 180) / 6).astype(int) % 60) + 1
-    epsg = np.where(latitude < 0, 32700, 32600) + zones
+    epsg = utm_epsg_codes(longitude, latitude)
     buffered = geometry.copy()
     for code in np.unique(epsg):
         in_zone = epsg == code

@@ -16,6 +16,7 @@ from rasterio.windows import Window
 
 from minegeo import SENTINEL2_BANDS, SENTINEL2_L1C_BANDS
 from minegeo.errors import MinegeoInputError
+from minegeo.geo import metres_per_degree
 
 
 def open_raster(path: str | Path) -> DatasetReader:
@@ -141,7 +142,7 @@ def pixel_size_m(src: DatasetReader) -> float:
     xres = abs(src.transform.a)
     if src.crs is not None and src.crs.is_geographic:
         latitude = (src.bounds.bottom + src.bounds.top) / 2
-        return float(xres * 111_320.0 * np.cos(np.radians(latitude)))
+        return float(xres * metres_per_degree(latitude)[0])
     return float(xres)
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 import rasterio
 import shapely
 from affine import Affine
-from pyproj import CRS, Geod, Transformer
+from pyproj import CRS, Transformer
 from rasterio.features import shapes
 from rasterio.windows import Window
 from scipy import ndimage
@@ -36,6 +36,7 @@ from shapely.geometry import Point, shape
 
 from minegeo.bundle import Bundle
 from minegeo.errors import MinegeoInputError
+from minegeo.geo import WGS84_GEOD, utm_crs
 from minegeo.inference.settings import DetectParams
 
 #: Classes that mean "nothing here"; every other class is a detection class by default.
@@ -60,7 +61,6 @@ DETECTION_COLUMNS = (
 PROB_SUFFIX = ".prob.tif"
 
 _WGS84 = CRS.from_epsg(4326)
-_GEOD = Geod(ellps="WGS84")
 _EIGHT = np.ones((3, 3), dtype=bool)
 
 
@@ -271,15 +271,9 @@ def scene_name(prob_path: Path, scene_path: Path) -> str:
     return name[: -len(PROB_SUFFIX)] if name.endswith(PROB_SUFFIX) else Path(scene_path).stem
 
 
-def utm_crs(lon: float, lat: float) -> CRS:
-    """The WGS84 UTM zone CRS holding a point (metric distances near it)."""
-    zone = int(np.clip((lon + 180.0) // 6.0 + 1, 1, 60))
-    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
-
-
 def geodesic_area_m2(geometry: Any) -> float:
     """Area in m² of a lon/lat geometry, on the WGS84 ellipsoid."""
-    area, _ = _GEOD.geometry_area_perimeter(geometry)
+    area, _ = WGS84_GEOD.geometry_area_perimeter(geometry)
     return abs(float(area))
 
 

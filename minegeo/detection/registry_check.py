@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from minegeo.datasets.registries import BadRow, read_anm_dams, read_concessions
-from minegeo.detection.detections import utm_crs
 from minegeo.errors import MinegeoInputError
+from minegeo.geo import utm_epsg_codes
 
 #: Columns the cross-check adds to the detections: ``nearest_registry_id`` and
 #: ``registry_kind`` describe the nearest registered feature, ``registry_id`` repeats its
@@ -124,7 +124,7 @@ def cross_check(
     checked["nearest_registry_id"] = pd.Series([None] * len(checked), index=checked.index, dtype=object)
     checked["registry_kind"] = pd.Series([None] * len(checked), index=checked.index, dtype=object)
     if registry is not None and not registry.empty and not checked.empty:
-        zones = [utm_crs(lon, lat).to_epsg() for lon, lat in zip(checked["lon"], checked["lat"], strict=True)]
+        zones = utm_epsg_codes(checked["lon"], checked["lat"])
         for epsg, group in checked.groupby(pd.Series(zones, index=checked.index)):
             nearest = _nearest(group, registry, int(epsg))
             checked.loc[group.index, list(nearest.columns)] = nearest

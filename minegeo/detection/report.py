@@ -25,10 +25,11 @@ import pyogrio
 import rasterio
 
 from minegeo.datasets.registries import BadRow
-from minegeo.detection.detections import DETECTION_COLUMNS, empty_detections, scene_name, utm_crs
+from minegeo.detection.detections import DETECTION_COLUMNS, empty_detections, scene_name
 from minegeo.detection.oretype import OreTypeModel, load_ore_type_model, run_ore_type_stage
 from minegeo.detection.quicklook import write_quicklook
 from minegeo.detection.registry_check import REGISTRY_COLUMNS, cross_check, load_registries
+from minegeo.geo import centre_utm_crs
 from minegeo.inference.settings import PredictSettings, load_settings
 from minegeo.io import atomic_path
 
@@ -406,8 +407,7 @@ def _matches(detections: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> tuple[pd.
     matched = np.zeros(len(detections), dtype=bool)
     if detections.empty or truth.empty:
         return found, matched
-    centre = truth.geometry.union_all().centroid
-    metric = utm_crs(centre.x, centre.y)
+    metric = centre_utm_crs(truth)
     zones = detections.to_crs(metric).reset_index(drop=True)
     cell = zones["cell_m"].fillna(0.0) if "cell_m" in zones.columns else 0.0
     # a point buffered by 0 is empty; a millimetre keeps exact hits

@@ -1,7 +1,7 @@
 """Reference masks on any grid: a folder of ``mask/mask_N.tif`` beside ``img_N`` (tailings_seg).
 
 Mask values map to classes through ``mask_values`` (default ``{1: tailings_dam}``);
-255 and the mask's nodata are ignored; every other value is background. Maps are
+``IGNORE_INDEX`` (255) and the mask's nodata are ignored; every other value is background. Maps are
 resampled onto the mask's grid, so masks and maps may differ in CRS and resolution.
 """
 
@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 from rasterio.errors import RasterioError
 
+from minegeo import IGNORE_INDEX
 from minegeo.errors import MinegeoInputError
 from minegeo.evaluation.grid import Grid, covering_window
 from minegeo.evaluation.maps import ProbabilityMap, open_raster
 from minegeo.evaluation.reference import Reference, ScenePair, scored_classes
-from minegeo.evaluation.settings import IGNORE_VALUE
 
 #: map stems ``img_N`` whose masks are named ``mask_N``
 _IMAGE_PREFIX, _MASK_PREFIX = "img_", "mask_"
@@ -78,7 +78,7 @@ class MaskFolder:
                 mask, nodata, grid = src.read(1), src.nodata, Grid.of(src)
             except RasterioError as error:
                 raise MinegeoInputError(f"{pair.truth}: not a readable GeoTIFF mask ({error})") from error
-        valid = mask != IGNORE_VALUE
+        valid = mask != IGNORE_INDEX
         if nodata is not None and not np.isnan(nodata):
             valid &= mask != nodata
         truth = {name: np.zeros(mask.shape, dtype=bool) for name in self.classes}

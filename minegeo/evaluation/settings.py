@@ -15,10 +15,9 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig
 
+from minegeo import IGNORE_INDEX
 from minegeo.config import load_structured, setting_error
 
-#: mask value of pixels no class is scored on (as in training masks)
-IGNORE_VALUE = 255
 #: mask value -> class when ``mask_values`` is null (tailings_seg's masks)
 DEFAULT_MASK_VALUES = {1: "tailings_dam"}
 #: what each key takes, for the line that reports a value of the wrong type
@@ -61,7 +60,7 @@ class EvaluateSettings:
 
     def _check_mask_values(self) -> None:
         values = self.mask_classes
-        if not values or any(not 0 <= key < IGNORE_VALUE or not name for key, name in values.items()):
+        if not values or any(not 0 <= key < IGNORE_INDEX or not name for key, name in values.items()):
             raise setting_error("mask_values", dict(values), _EXPECTED["mask_values"])
 
     @property

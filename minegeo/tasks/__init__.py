@@ -1,5 +1,6 @@
 """minegeo.tasks: Lightning tasks around plain models, their losses, metrics and checkpoint bundle."""
 
+from minegeo import IGNORE_INDEX
 from minegeo.bundle import (
     Bundle,
     ModelGeometry,
@@ -10,7 +11,7 @@ from minegeo.bundle import (
 )
 from minegeo.tasks.base import BaseTask, check_in_channels
 from minegeo.tasks.classification import ClassificationTask
-from minegeo.tasks.losses import IGNORE_INDEX, LOSS_TERMS, SegmentationLoss
+from minegeo.tasks.losses import LOSS_TERMS, SegmentationLoss
 from minegeo.tasks.metrics import ClassMetrics, confusion_scores
 from minegeo.tasks.segmentation import SegmentationTask
 from minegeo.tasks.visualize import sample_panel

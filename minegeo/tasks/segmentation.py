@@ -7,12 +7,13 @@ from typing import Any, Literal
 
 from torch import nn
 
+from minegeo import IGNORE_INDEX
 from minegeo.tasks.base import BaseTask, OptimizerFactory, SchedulerFactory
-from minegeo.tasks.losses import IGNORE_INDEX, SegmentationLoss
+from minegeo.tasks.losses import SegmentationLoss
 
 
 class SegmentationTask(BaseTask):
-    """Per-pixel classification with a weighted sum of losses; nodata pixels (255) are ignored.
+    """Per-pixel classification with a weighted sum of losses; nodata pixels (``IGNORE_INDEX``) are ignored.
 
     Batches are ``{"image": (B, C, H, W) float, "mask": (B, H, W) long}``. Besides the
     metrics every task logs, segmentation logs ``{stage}/iou_fg`` and ``{stage}/f1_fg``,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
+from minegeo import IGNORE_INDEX
 from minegeo.bundle import Preprocessing
 
 #: bands that make a natural-colour composite, red, green, blue
@@ -62,7 +63,7 @@ def rgb_composite(
     return (out.transpose(1, 2, 0) * 255).round().astype(np.uint8)
 
 
-def class_map(target: Tensor, ignore_index: int | None = 255) -> np.ndarray:
+def class_map(target: Tensor, ignore_index: int | None = IGNORE_INDEX) -> np.ndarray:
     """(H, W, 3) uint8 colours of a (H, W) class-index map; ignored pixels grey."""
     classes = target.detach().cpu().numpy().astype(np.int64)
     ignored = np.zeros(classes.shape, bool) if ignore_index is None else classes == ignore_index
@@ -82,7 +83,7 @@ def sample_panel(
     preprocessing: Preprocessing,
     target: Tensor | None = None,
     probability: Tensor | None = None,
-    ignore_index: int | None = 255,
+    ignore_index: int | None = IGNORE_INDEX,
 ) -> np.ndarray:
     """Input composite | truth | probability, as one uint8 (H, k*W + (k-1)*GAP, 3) array.
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from minegeo.datamodules.base import IGNORE_INDEX
+from minegeo import IGNORE_INDEX
 from minegeo.datamodules.segmentation import PatchPairSegmentationDataModule, SceneSegmentationDataModule
 from minegeo.errors import MinegeoInputError
 from tests.datamodules.pairs import write_pairs
