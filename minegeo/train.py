@@ -64,10 +64,12 @@ def _write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
 
 def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Instantiate data, model, task and trainer; fit; validate and test the best checkpoint."""
+    from minegeo.tasks.base import check_in_channels  # torch, only once a run starts
+
     datamodule = instantiate(cfg.data, _convert_="all")
     datamodule.setup("fit")
     model = instantiate(cfg.model)
-    check_compatible(datamodule, model)
+    check_in_channels(model, datamodule.preprocessing.bands)
     # Objects cannot pass through Hydra's config merge: complete a partial instead.
     make_task = instantiate(cfg.task, _partial_=True, _convert_="all")
     task = make_task(model=model, model_config=OmegaConf.to_container(cfg.model, resolve=True))
@@ -91,22 +93,6 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     _write_confusion(task, run_dir)
     _finish_wandb(loggers)
     return metrics
-
-
-def check_compatible(datamodule: Any, model: Any) -> None:
-    """Refuse, before training, a model whose input bands do not match the data's.
-
-    Raises:
-        MinegeoInputError: naming both band counts.
-    """
-    first_conv = next((m for m in model.modules() if hasattr(m, "in_channels")), None)
-    expected = getattr(first_conv, "in_channels", None)
-    if expected is not None and expected != datamodule.num_bands:
-        bands = ",".join(datamodule.preprocessing.bands)
-        raise MinegeoInputError(
-            f"model expects {expected} input bands but the data has {datamodule.num_bands} ({bands}); "
-            "set model.in_channels or data.bands"
-        )
 
 
 def _cross_validate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:

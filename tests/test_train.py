@@ -139,7 +139,7 @@ def test_checkpoint_bundle_rebuilds_model_and_preprocessing(small_world: Path, t
 def test_band_count_mismatch_is_refused_before_training(small_world: Path, tmp_path: Path) -> None:
     overrides = ["+experiment=fcn_mines", "debug=fast", *world_overrides(small_world), *SMALL["fcn_mines"]]
     overrides.append("model.in_channels=3")
-    with pytest.raises(MinegeoInputError, match="model expects 3 input bands but the data has 12"):
+    with pytest.raises(MinegeoInputError, match=r"takes 3 input channels but the data has 12 bands \(B1,"):
         train(compose_train(overrides, tmp_path), tmp_path)
 
 

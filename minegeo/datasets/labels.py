@@ -31,7 +31,7 @@ from torchgeo.datasets import VectorDataset
 from torchgeo.datasets.utils import GeoSlice
 
 from minegeo import IGNORE_INDEX, SEGMENTATION_CLASSES
-from minegeo.datasets.raster import band_indexes, band_names, open_raster, read_reflectance
+from minegeo.datasets.raster import match_bands, open_raster, read_reflectance
 from minegeo.datasets.vector import read_vector
 from minegeo.errors import MinegeoInputError
 from minegeo.geo import metres_per_degree, utm_epsg_codes
@@ -387,7 +387,7 @@ class MaskedPatches(Dataset[dict[str, Any]]):
         self.pairs = _pair_files(root / image_dir, root / mask_dir)
         if bands is None:
             with open_raster(self.pairs[0][0]) as src:
-                bands = band_names(src)
+                bands = match_bands(src).names
         #: the band names of ``image``, in channel order
         self.bands = tuple(bands)
         self._grids = [_check_pair(image, mask, self.bands) for image, mask in self.pairs]
@@ -507,7 +507,7 @@ def _pair_key(path: Path) -> str:
 def _check_pair(image: Path, mask: Path, bands: Sequence[str]) -> tuple[CRS, Affine, tuple[int, int]]:
     """The image's grid, after checking its bands and that the mask covers the same pixels."""
     with open_raster(image) as src, open_raster(mask) as msk:
-        band_indexes(image, band_names(src), bands)
+        match_bands(src, bands)
         if src.crs != msk.crs:
             raise MinegeoInputError(f"{mask}: CRS {msk.crs} differs from {image} ({src.crs})")
         half_pixel = max(abs(msk.transform.a), abs(msk.transform.e)) / 2

@@ -21,7 +21,7 @@ import torch
 from pyproj import CRS
 from torch.utils.data import Dataset
 
-from minegeo.datasets.raster import band_indexes, band_names, open_raster, pixel_size_m, read_reflectance
+from minegeo.datasets.raster import match_bands, open_raster, pixel_size_m, read_reflectance
 from minegeo.errors import MinegeoInputError
 
 #: file name patterns of patch files inside a class folder
@@ -148,12 +148,12 @@ class PatchFolder(Dataset[dict[str, Any]]):
     ) -> tuple[tuple[str, ...], list[_PatchFile]]:
         if bands is None:
             with open_raster(paths[0][0]) as src:
-                bands = band_names(src)
+                bands = match_bands(src).names
         files = []
         for label, class_paths in enumerate(paths):
             for path in class_paths:
                 with open_raster(path) as src:
-                    band_indexes(path, band_names(src), bands)
+                    match_bands(src, bands)
                     files.append(_PatchFile(path, label, tuple(src.bounds), src.crs, pixel_size_m(src)))
         return tuple(bands), files
 

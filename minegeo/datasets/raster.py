@@ -7,6 +7,7 @@ a nodata value is handled the same way everywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,41 +57,74 @@ def is_readable(path: str | Path) -> bool:
     return True
 
 
-def band_names(src: DatasetReader, default: Sequence[str] = SENTINEL2_BANDS) -> tuple[str, ...]:
-    """Band names of a raster: its band descriptions, else ``default`` when the count fits.
+@dataclass(frozen=True)
+class FileBands:
+    """A raster's band names and where it holds the bands a reader wants."""
 
-    Earth Engine writes band descriptions (``B2``, ``B3``, ``B4`` in the real patches);
-    files without them are assumed to hold ``default`` in order, or all 13 L1C bands
-    (with B8A) when they have 13.
+    #: the file's band names: its band descriptions, or the names assumed from its count
+    names: tuple[str, ...]
+    #: 1-based band indexes of the wanted bands, in the wanted order
+    indexes: list[int]
+    #: whether ``names`` are the file's own descriptions (False: assumed, so a caller may warn)
+    described: bool
+
+
+def match_bands(
+    src: DatasetReader,
+    wanted: Sequence[str] | None = None,
+    assumed: Sequence[str] = SENTINEL2_BANDS,
+    needed_by: str | None = None,
+) -> FileBands:
+    """Find the bands a reader wants in a raster, or refuse the file in one line.
+
+    This is the one band check of minegeo: training data, predict's scenes and the
+    ore-type stage all go through it, so a file is read, and refused, the same way
+    everywhere. Earth Engine writes band descriptions (``B2``, ``B3``, ``B4`` in the
+    real patches); a file without them is read as holding, in order, the first of
+    ``assumed``, the 12 bands Earth Engine exports (B1..B12) and the 13 L1C bands
+    (with B8A) that has as many bands as the file.
+
+    Args:
+        src: an open raster.
+        wanted: band names to find, in this order (default: all of the file's bands).
+        assumed: band names taken first for a file without band descriptions.
+        needed_by: who needs the bands, for the error line (e.g. ``"the checkpoint"``).
+
+    Returns:
+        the file's band names, the wanted bands' indexes and whether the names are the
+        file's own.
 
     Raises:
-        MinegeoInputError: if the file has no descriptions and a band count other than
-            ``len(default)``.
+        MinegeoInputError: naming the file, the bands expected and the bands found, for
+            bands without names of an unexpected count or a missing band.
     """
     descriptions = src.descriptions
-    if descriptions and all(descriptions):
-        return tuple(str(name) for name in descriptions)
-    for names in (default, SENTINEL2_L1C_BANDS):
-        if src.count == len(names):
-            return tuple(names)
-    raise MinegeoInputError(
-        f"{src.name}: {src.count} bands without names; expected {len(default)} bands "
-        f"({','.join(default)}) or band descriptions"
-    )
-
-
-def band_indexes(path: str | Path, available: Sequence[str], wanted: Sequence[str]) -> list[int]:
-    """1-based band indexes of ``wanted`` among ``available``.
-
-    Raises:
-        MinegeoInputError: naming the file and every missing band.
-    """
-    missing = [band for band in wanted if band not in available]
+    described = bool(descriptions) and all(descriptions)
+    if described:
+        names = tuple(str(name) for name in descriptions)
+    else:
+        candidates = list(dict.fromkeys(tuple(c) for c in (assumed, SENTINEL2_BANDS, SENTINEL2_L1C_BANDS)))
+        fits = [candidate for candidate in candidates if len(candidate) == src.count]
+        if not fits:
+            counts = ", ".join(_band_list(candidate) for candidate in candidates)
+            raise MinegeoInputError(
+                f"{src.name}: {src.count} bands without names; expected band descriptions or one of {counts}"
+            )
+        names = fits[0]
+    wanted = tuple(wanted) if wanted else names
+    missing = [band for band in wanted if band not in names]
     if missing:
+        needed = f" that {needed_by} needs" if needed_by else ""
         raise MinegeoInputError(
-            f"{path}: missing band(s) {','.join(missing)}; the file has {','.join(available)}"
+            f"{src.name}: missing band(s) {','.join(missing)}{needed}; expected {_band_list(wanted)}, "
+            f"the file has {_band_list(names)}"
         )
-    return [list(available).index(band) + 1 for band in wanted]
+    return FileBands(names, [names.index(band) + 1 for band in wanted], described)
+
+
+def _band_list(names: Sequence[str]) -> str:
+    """``12 bands (B1,...,B12)``: a count and the names, for error lines."""
+    return f"{len(names)} band{'s' if len(names) != 1 else ''} ({','.join(names)})"
 
 
 def read_reflectance(
@@ -119,8 +153,7 @@ def read_reflectance(
     Raises:
         MinegeoInputError: for a missing band or a block that cannot be decoded.
     """
-    available = band_names(src, default_bands)
-    indexes = band_indexes(src.name, available, bands or available)
+    indexes = match_bands(src, bands, default_bands).indexes
     nodata = src.nodata if nodata is None else nodata
     try:
         data = src.read(indexes, window=window, boundless=boundless, masked=boundless)

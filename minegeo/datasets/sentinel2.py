@@ -14,7 +14,7 @@ from torchgeo.datasets import RasterDataset
 from torchgeo.datasets.utils import GeoSlice
 
 from minegeo import SENTINEL2_BANDS
-from minegeo.datasets.raster import band_indexes, band_names, is_readable, open_raster
+from minegeo.datasets.raster import is_readable, match_bands, open_raster
 from minegeo.errors import MinegeoInputError
 
 
@@ -87,8 +87,7 @@ class Sentinel2Composite(RasterDataset):
         names: tuple[str, ...] | None = None
         for path in files:
             with open_raster(path) as src:
-                file_bands = band_names(src, default_bands)
-            band_indexes(path, file_bands, bands or file_bands)
+                file_bands = match_bands(src, bands, default_bands).names
             if names is not None and file_bands != names:
                 raise MinegeoInputError(
                     f"{path}: bands {','.join(file_bands)} differ from {','.join(names)} in {files[0]}"

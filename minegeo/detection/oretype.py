@@ -46,7 +46,8 @@ def _windows(
                 group["_position"], np.atleast_1d(rows), np.atleast_1d(cols), strict=True
             ):
                 window = Window(int(col) - half, int(row) - half, side, side)
-                yield int(position), read_reflectance(src, bundle.preprocessing.bands, window, boundless=True)
+                bands = bundle.preprocessing.bands
+                yield int(position), read_reflectance(src, bands, window, boundless=True, default_bands=bands)
 
 
 def predict_ore_type(

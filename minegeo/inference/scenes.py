@@ -15,9 +15,8 @@ from xml.sax.saxutils import escape
 
 import rasterio
 
-from minegeo import SENTINEL2_BANDS, SENTINEL2_L1C_BANDS
 from minegeo.bundle import Preprocessing
-from minegeo.datasets.raster import open_raster, pixel_size_m
+from minegeo.datasets.raster import match_bands, open_raster, pixel_size_m
 from minegeo.errors import MinegeoInputError
 from minegeo.inference.preflight import list_inputs
 
@@ -85,42 +84,23 @@ def check_scene(path: Path, preprocessing: Preprocessing) -> SceneBands:
     """Check a scene against the checkpoint and find its bands.
 
     A file without band descriptions is read as holding the checkpoint's bands in order
-    when it has as many, else as an Earth Engine export of every Sentinel-2 band; the
-    caller warns that the order was assumed.
+    when it has as many, else as an Earth Engine export of every Sentinel-2 band
+    (:func:`~minegeo.datasets.raster.match_bands`); the caller warns that the order was
+    assumed.
 
     Raises:
         MinegeoInputError: one line for an unreadable file, missing bands or a resolution
             more than 10% off the checkpoint's.
     """
     with open_raster(path) as src:
-        names, described = _band_names(src, preprocessing.bands)
-        missing = [band for band in preprocessing.bands if band not in names]
-        if missing:
-            raise MinegeoInputError(
-                f"{path}: missing band(s) {','.join(missing)} that the checkpoint needs "
-                f"(the file has {','.join(names)})"
-            )
+        found = match_bands(src, preprocessing.bands, preprocessing.bands, "the checkpoint")
         resolution = pixel_size_m(src)
         expected = preprocessing.resolution_m
         if abs(resolution - expected) > RESOLUTION_TOLERANCE * expected:
             raise MinegeoInputError(
                 f"{path}: pixel size {resolution:.2f} m, but the checkpoint was trained at {expected:.2f} m"
             )
-        indexes = [names.index(band) + 1 for band in preprocessing.bands]
-        return SceneBands(indexes, None if described else names)
-
-
-def _band_names(src: rasterio.DatasetReader, wanted: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
-    """The file's band names, and whether they are its own (False: assumed, no descriptions)."""
-    if all(src.descriptions):
-        return tuple(str(name) for name in src.descriptions), True
-    for names in (wanted, SENTINEL2_BANDS, SENTINEL2_L1C_BANDS):
-        if src.count == len(names):
-            return tuple(names), False
-    raise MinegeoInputError(
-        f"{src.name}: {src.count} bands without names; expected {len(wanted)} bands "
-        f"({','.join(wanted)}) or band descriptions"
-    )
+        return SceneBands(found.indexes, None if found.described else found.names)
 
 
 def write_mosaic_vrt(sources: list[Path], target: Path) -> Path:

@@ -160,7 +160,7 @@ class BaseTask(LightningModule):
                 f"{list(self.class_names)}: expected the same names in the same order"
             )
         preprocessing = datamodule.preprocessing
-        check_in_channels(self.model, len(preprocessing.bands))
+        check_in_channels(self.model, preprocessing.bands)
         return Bundle(
             kind=self.kind,
             class_names=self.class_names,
@@ -334,21 +334,25 @@ class BaseTask(LightningModule):
         return self.scheduler_factory(optimizer, **dict.fromkeys(missing, int(total or 1)))
 
 
-def check_in_channels(model: nn.Module, num_bands: int) -> None:
-    """Refuse a model whose first convolution does not take ``num_bands`` channels.
+def check_in_channels(model: nn.Module, bands: Sequence[str]) -> None:
+    """Refuse a model whose first convolution does not take one channel per band.
+
+    Train calls it before fitting and every task again when it builds its bundle, so a
+    model and its data disagree in one line, whichever way a run started.
 
     Args:
         model: the network.
-        num_bands: bands in each input sample.
+        bands: the band names of each input sample, in channel order.
 
     Raises:
-        MinegeoInputError: naming both numbers when they differ.
+        MinegeoInputError: naming both counts and the bands when they differ.
     """
     first = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
-    if first is not None and first.in_channels != num_bands:
+    if first is not None and first.in_channels != len(bands):
         raise MinegeoInputError(
             f"model {type(model).__name__} takes {first.in_channels} input channels but the data has "
-            f"{num_bands} bands: expected model.in_channels={num_bands}"
+            f"{len(bands)} bands ({','.join(bands)}): expected model.in_channels={len(bands)} "
+            f"or data.bands naming {first.in_channels} bands"
         )
 
 
