@@ -16,6 +16,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -66,12 +67,12 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Instantiate data, model, task and trainer; fit; validate and test the best checkpoint."""
     from minegeo.tasks.base import check_in_channels  # torch, only once a run starts
 
-    datamodule = instantiate(cfg.data, _convert_="all")
+    datamodule = build(cfg.data, _convert_="all")
     datamodule.setup("fit")
-    model = instantiate(cfg.model)
+    model = build(cfg.model)
     check_in_channels(model, datamodule.preprocessing.bands)
     # Objects cannot pass through Hydra's config merge: complete a partial instead.
-    make_task = instantiate(cfg.task, _partial_=True, _convert_="all")
+    make_task = build(cfg.task, _partial_=True, _convert_="all")
     task = make_task(model=model, model_config=OmegaConf.to_container(cfg.model, resolve=True))
     loggers = [instantiate(node) for node in (cfg.get("logger") or {}).values() if node]
     callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values() if node]
@@ -93,6 +94,20 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     _write_confusion(task, run_dir)
     _finish_wandb(loggers)
     return metrics
+
+
+def build(node: DictConfig, **kwargs: Any) -> Any:
+    """``instantiate(node)``, passing on a target's own MinegeoInputError as itself.
+
+    Hydra wraps whatever a target raises into a multi-line InstantiationException; a
+    setting the user got wrong should reach them as its one line.
+    """
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, MinegeoInputError):
+            raise error.__cause__ from None
+        raise
 
 
 def _cross_validate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:

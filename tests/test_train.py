@@ -143,6 +143,16 @@ def test_band_count_mismatch_is_refused_before_training(small_world: Path, tmp_p
         train(compose_train(overrides, tmp_path), tmp_path)
 
 
+def test_an_argument_the_architecture_does_not_take_is_refused_in_one_line(
+    small_world: Path, tmp_path: Path
+) -> None:
+    overrides = ["+experiment=deeplab_mines", *world_overrides(small_world), *SMALL["deeplab_mines"]]
+    overrides.append("+model.decoder_attention_type=scse")  # a U-Net argument
+    expected = "^model.decoder_attention_type: DeepLabV3Plus takes no argument"
+    with pytest.raises(MinegeoInputError, match=expected):
+        train(compose_train(overrides, tmp_path), tmp_path)
+
+
 def test_data_root_without_images_is_refused(small_world: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -7,7 +7,8 @@ either the whole model's state dict or only the encoder's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from torch import Tensor, nn
 from minegeo.bundle import ModelGeometry
 from minegeo.errors import MinegeoInputError
 from minegeo.models.weights import BandMismatch, is_torchgeo_name, load_encoder_weights
+
+#: smp model arguments smp_model sets itself (or that are not arguments)
+_SET_HERE = frozenset({"self", "kwargs", "encoder_name", "encoder_weights", "in_channels", "classes"})
 
 
 class SegmentationModel(nn.Module):
@@ -45,36 +49,45 @@ def smp_model(
     encoder: str = "resnet18",
     in_channels: int = 12,
     num_classes: int = 3,
+    encoder_depth: int | None = None,
     encoder_weights: str | None = None,
     weights: str | None = None,
     bands: Sequence[str] | None = None,
     band_mismatch: BandMismatch = "refuse",
+    arch_args: Mapping[str, Mapping[str, Any]] | None = None,
     **kwargs: Any,
 ) -> SegmentationModel:
     """Build a segmentation_models_pytorch model (Unet, FPN, DeepLabV3Plus, PSPNet, Segformer...).
 
     Args:
-        arch: smp architecture name.
+        arch: smp architecture name (any case).
         encoder: smp encoder name (``resnet18``, ``efficientnet-b0``, ``tu-...``).
         in_channels: input bands.
         num_classes: output classes.
+        encoder_depth: encoder stages (3..5); None for the architecture's default.
         encoder_weights: smp pretrained-weight name; downloads, so ``None`` by default.
         weights: TorchGeo weights name (``ResNet18_Weights.SENTINEL2_RGB_MOCO``) or a local
             state dict of the whole model or of its encoder.
         bands: the data's band names in input order, matched against TorchGeo weights' bands.
         band_mismatch: bands the data and the weights do not share: ``refuse`` them, or
             ``adapt`` the first convolution (with a warning).
-        **kwargs: passed on to ``smp.create_model`` (``decoder_channels``, ...).
+        arch_args: arguments of single architectures, by architecture name
+            (``{"Unet": {"decoder_channels": [64, 32, 16]}}``); only ``arch``'s entry is
+            used, so one config can sweep ``arch``.
+        **kwargs: further arguments of ``arch`` (``decoder_channels``, ...).
 
     Returns:
         the model wrapped with its ``geometry``.
 
     Raises:
-        MinegeoInputError: for an unknown architecture/encoder or a weights file that
-            does not fit the model.
+        MinegeoInputError: for an unknown architecture or encoder, an argument the
+            architecture does not take, or a weights file that does not fit the model.
     """
     import segmentation_models_pytorch as smp
 
+    arguments = arch_arguments(arch, kwargs, arch_args)
+    if encoder_depth is not None:
+        arguments["encoder_depth"] = encoder_depth
     try:
         net = smp.create_model(
             arch,
@@ -82,7 +95,7 @@ def smp_model(
             encoder_weights=encoder_weights,
             in_channels=in_channels,
             classes=num_classes,
-            **kwargs,
+            **arguments,
         )
     except (KeyError, ValueError) as error:
         raise MinegeoInputError(f"cannot build smp model arch={arch} encoder={encoder}: {error}") from error
@@ -91,6 +104,51 @@ def smp_model(
     elif weights is not None:
         load_weights(net, weights)
     return SegmentationModel(net, segmentation_geometry(net, in_channels))
+
+
+def arch_arguments(
+    arch: str, kwargs: Mapping[str, Any], arch_args: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    """``arch``'s own arguments: ``kwargs`` and its ``arch_args`` entry, checked against its class.
+
+    smp hands arguments its class does not name on to the encoder, which ignores them, so
+    a misplaced argument would pass unnoticed. Every ``arch_args`` entry is checked, not
+    only ``arch``'s, so a sweep over ``arch`` fails at its first run rather than its last.
+
+    Raises:
+        MinegeoInputError: naming the architecture and the argument it does not take.
+    """
+    for name, arguments in (arch_args or {}).items():
+        _check_arguments(architecture(name, f"model.arch_args.{name}"), arguments, f"model.arch_args.{name}")
+    _check_arguments(architecture(arch, "model.arch"), kwargs, "model")
+    own = next((dict(a) for name, a in (arch_args or {}).items() if name.lower() == arch.lower()), {})
+    return {**kwargs, **own}
+
+
+def architecture(name: str, key: str) -> type[nn.Module]:
+    """The smp model class called ``name`` (any case).
+
+    Raises:
+        MinegeoInputError: naming ``key`` and the architectures there are.
+    """
+    from segmentation_models_pytorch import MODEL_ARCHITECTURES_MAPPING
+
+    found: type[nn.Module] | None = MODEL_ARCHITECTURES_MAPPING.get(str(name).lower())
+    if found is None:
+        names = ", ".join(cls.__name__ for cls in MODEL_ARCHITECTURES_MAPPING.values())
+        raise MinegeoInputError(
+            f"{key}: {name} is not a segmentation_models_pytorch architecture; expected {names}"
+        )
+    return found
+
+
+def _check_arguments(cls: type[nn.Module], arguments: Mapping[str, Any], key: str) -> None:
+    taken = [name for name in inspect.signature(cls.__init__).parameters if name not in _SET_HERE]
+    for name in arguments:
+        if name not in taken:
+            raise MinegeoInputError(
+                f"{key}.{name}: {cls.__name__} takes no argument {name}; expected one of {', '.join(taken)}"
+            )
 
 
 def segmentation_geometry(net: nn.Module, in_channels: int) -> ModelGeometry:

@@ -47,6 +47,36 @@ def test_instantiable_from_hydra_node() -> None:
     assert isinstance(model, SegmentationModel)
 
 
+def test_arch_args_of_the_chosen_architecture_apply() -> None:
+    arch_args = {"Unet": {"decoder_channels": [32, 16, 8]}, "FPN": {"decoder_dropout": 0.5}}
+    unet = smp_model("Unet", in_channels=3, encoder_depth=3, arch_args=arch_args)
+    assert unet.model.decoder.blocks[-1].conv2[0].out_channels == 8
+    fpn = smp_model("FPN", in_channels=3, encoder_depth=3, arch_args=arch_args)
+    assert fpn.model.decoder.dropout.p == 0.5
+
+
+def test_an_argument_the_architecture_does_not_take_is_one_line() -> None:
+    with pytest.raises(MinegeoInputError, match=r"^model\.decoder_attention_type: FPN takes no argument"):
+        smp_model("FPN", in_channels=3, decoder_attention_type="scse")
+
+
+def test_arch_args_of_another_architecture_are_checked_too() -> None:
+    with pytest.raises(MinegeoInputError, match=r"^model\.arch_args\.FPN\.decoder_channels: FPN takes no"):
+        smp_model("Unet", in_channels=3, arch_args={"FPN": {"decoder_channels": [8]}})
+
+
+@pytest.mark.parametrize(
+    ("arch", "arch_args", "key"),
+    [("Unte", None, "model.arch"), ("Unet", {"Fpn2": {}}, "model.arch_args.Fpn2")],
+)
+def test_unknown_architecture_lists_the_known_ones(arch: str, arch_args: dict | None, key: str) -> None:
+    with pytest.raises(
+        MinegeoInputError,
+        match=f"^{key}: .* is not a segmentation_models_pytorch architecture; expected Unet",
+    ):
+        smp_model(arch, in_channels=3, arch_args=arch_args)
+
+
 def test_loads_full_model_weights(tmp_path: Path) -> None:
     source = smp_model("Unet", in_channels=4)
     torch.save(source.model.state_dict(), tmp_path / "full.pt")
