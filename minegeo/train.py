@@ -66,7 +66,9 @@ def _write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
 def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Instantiate data, model, task and trainer; fit; validate and test the best checkpoint."""
     from minegeo.tasks.base import check_in_channels  # torch, only once a run starts
+    from minegeo.tasks.losses import check_loss_target
 
+    check_loss_target(cfg.task.get("loss"))  # before the data is read
     datamodule = build(cfg.data, _convert_="all")
     datamodule.setup("fit")
     model = build(cfg.model)

@@ -153,6 +153,24 @@ def test_an_argument_the_architecture_does_not_take_is_refused_in_one_line(
         train(compose_train(overrides, tmp_path), tmp_path)
 
 
+def test_any_smp_loss_plugs_in_from_the_command_line(small_world: Path, tmp_path: Path) -> None:
+    overrides = ["+experiment=unet_mines", "debug=fast", *world_overrides(small_world), *SMALL["unet_mines"]]
+    overrides += [
+        "task.loss._target_=segmentation_models_pytorch.losses.FocalLoss",
+        "+task.loss.mode=multiclass",
+    ]
+    metrics = train(compose_train(overrides, tmp_path), tmp_path)
+    assert 0 <= metrics["val/loss"] < float("inf")
+
+
+def test_an_unknown_loss_is_refused_before_the_data_is_read(small_world: Path, tmp_path: Path) -> None:
+    overrides = ["+experiment=unet_mines", *world_overrides(small_world), f"data.images={tmp_path / 'none'}"]
+    overrides.append("task.loss._target_=segmentation_models_pytorch.losses.Focal")
+    expected = r"^task\.loss\._target_=segmentation_models_pytorch\.losses\.Focal: no such class"
+    with pytest.raises(MinegeoInputError, match=expected):
+        train(compose_train(overrides, tmp_path), tmp_path)
+
+
 def test_data_root_without_images_is_refused(small_world: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -11,7 +11,7 @@ from minegeo.bundle import (
 )
 from minegeo.tasks.base import BaseTask, check_in_channels
 from minegeo.tasks.classification import ClassificationTask
-from minegeo.tasks.losses import LOSS_TERMS, SegmentationLoss
+from minegeo.tasks.losses import LOSS_TERMS, SegmentationLoss, build_loss
 from minegeo.tasks.metrics import ClassMetrics, confusion_scores
 from minegeo.tasks.segmentation import SegmentationTask
 from minegeo.tasks.visualize import sample_panel
@@ -27,6 +27,7 @@ __all__ = [
     "Preprocessing",
     "SegmentationLoss",
     "SegmentationTask",
+    "build_loss",
     "check_in_channels",
     "checkpoint_hash",
     "confusion_scores",

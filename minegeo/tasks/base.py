@@ -23,6 +23,7 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from minegeo.bundle import BUNDLE_KEY, Bundle, ModelGeometry
 from minegeo.errors import MinegeoInputError
+from minegeo.tasks.losses import LossFactory, build_loss
 from minegeo.tasks.metrics import ClassMetrics
 from minegeo.tasks.visualize import sample_panel
 
@@ -47,9 +48,11 @@ class BaseTask(LightningModule):
         scheduler: scheduler factory taking the optimizer, or None.
         scheduler_monitor: metric a ReduceLROnPlateau scheduler watches.
         log_images: validation samples drawn as panels to each W&B logger per epoch.
+        loss: loss factory (a Hydra ``_partial_`` node) completed by :func:`build_loss`;
+            None for the task's ``default_loss``.
 
     Raises:
-        MinegeoInputError: if ``model_config`` has no ``_target_``.
+        MinegeoInputError: if ``model_config`` has no ``_target_``, or the loss cannot be built.
     """
 
     #: bundle kind written into checkpoints
@@ -58,6 +61,8 @@ class BaseTask(LightningModule):
     target_key: ClassVar[str]
     #: target value skipped by losses and metrics; None for none
     ignore_index: ClassVar[int | None] = None
+    #: the loss when the config names none
+    default_loss: ClassVar[LossFactory]
     #: ``criterion(logits, target) -> loss``, set by :meth:`configure_losses`
     criterion: nn.Module
 
@@ -70,9 +75,11 @@ class BaseTask(LightningModule):
         scheduler: SchedulerFactory | None = None,
         scheduler_monitor: str = "val/loss",
         log_images: int = 4,
+        loss: LossFactory | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["model", "optimizer", "scheduler"])
+        # factories are objects, not hyperparameters: the run's config records their nodes
+        self.save_hyperparameters(ignore=["model", "optimizer", "scheduler", "loss"])
         if "_target_" not in model_config:
             raise MinegeoInputError(
                 f"model config {dict(model_config)} has no _target_: predict could not rebuild it"
@@ -81,6 +88,7 @@ class BaseTask(LightningModule):
         self.model_config = dict(model_config)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
+        self.loss_factory = loss or self.default_loss
         self.bundle: Bundle | None = None
         #: last epoch's (truth, prediction) counts per stage, for metrics files
         self.confusion_matrices: dict[str, np.ndarray] = {}
@@ -100,8 +108,10 @@ class BaseTask(LightningModule):
         self.geometry = geometry
 
     def configure_losses(self) -> None:
-        """Set ``self.criterion(logits, target) -> loss``."""
-        raise NotImplementedError
+        """Set ``self.criterion``: the loss node completed with the classes, weights and ignored target."""
+        self.criterion = build_loss(
+            self.loss_factory, len(self.class_names), self.hparams.get("class_weights"), self.ignore_index
+        )
 
     def configure_metrics(self) -> None:
         """One confusion-matrix accumulator per stage."""

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from minegeo.errors import MinegeoInputError
 from minegeo.tasks.base import BaseTask, OptimizerFactory, SchedulerFactory
-from minegeo.tasks.losses import check_class_weights
+from minegeo.tasks.losses import LossFactory
 
 
 class ClassificationTask(BaseTask):
-    """Cross-entropy on the logits of whole patches.
+    """A loss (cross-entropy by default) on the logits of whole patches.
 
     Batches are ``{"image": (B, C, H, W) float, "label": (B,) long}``. The model may
     return (B, n) logits or, as a fully convolutional network whose receptive field is the
@@ -30,12 +29,14 @@ class ClassificationTask(BaseTask):
         scheduler: scheduler factory taking the optimizer, or None.
         scheduler_monitor: metric a ReduceLROnPlateau scheduler watches.
         log_images: validation samples drawn as panels to each W&B logger per epoch.
-        class_weights: one cross-entropy weight per class, or None.
-        label_smoothing: cross-entropy label smoothing (0 in the paper).
+        class_weights: one loss weight per class, or None.
+        loss: loss factory (a Hydra ``_partial_`` node), given the class weights where it
+            takes them; None for ``torch.nn.CrossEntropyLoss``.
     """
 
     kind = "classification"
     target_key = "label"
+    default_loss = nn.CrossEntropyLoss
 
     def __init__(
         self,
@@ -47,18 +48,10 @@ class ClassificationTask(BaseTask):
         scheduler_monitor: str = "val/loss",
         log_images: int = 4,
         class_weights: Sequence[float] | None = None,
-        label_smoothing: float = 0.0,
+        loss: LossFactory | None = None,
     ) -> None:
         super().__init__(
-            model, model_config, class_names, optimizer, scheduler, scheduler_monitor, log_images
-        )
-
-    def configure_losses(self) -> None:
-        """Cross-entropy with optional class weights and label smoothing."""
-        weights = check_class_weights(self.hparams.get("class_weights"), len(self.class_names))
-        self.criterion = nn.CrossEntropyLoss(
-            weight=None if weights is None else torch.tensor(weights),
-            label_smoothing=float(self.hparams.get("label_smoothing", 0.0)),
+            model, model_config, class_names, optimizer, scheduler, scheduler_monitor, log_images, loss
         )
 
     def logits(self, output: Tensor) -> Tensor:

@@ -1,8 +1,16 @@
-"""Segmentation loss: a weighted sum of cross-entropy and segmentation_models_pytorch losses."""
+"""Losses: any loss class a config names, completed by the task, and minegeo's weighted sum.
+
+A task's ``loss`` is a Hydra ``_partial_`` node (``torch.nn.CrossEntropyLoss``,
+``segmentation_models_pytorch.losses.FocalLoss``, :class:`SegmentationLoss`...);
+:func:`build_loss` completes it with what the task knows and the class takes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from segmentation_models_pytorch import losses as smp_losses
@@ -14,6 +22,11 @@ from minegeo.errors import MinegeoInputError
 IGNORE_INDEX = 255
 #: loss terms a config may weight
 LOSS_TERMS = ("ce", "dice", "focal", "jaccard", "lovasz")
+#: the weighted sum's terms when a config names none
+DEFAULT_WEIGHTS = {"ce": 1.0, "dice": 1.0}
+
+#: a loss class (or a ``functools.partial`` of one, as Hydra's ``_partial_: true`` gives)
+LossFactory = Callable[..., nn.Module]
 
 
 class SegmentationLoss(nn.Module):
@@ -25,7 +38,8 @@ class SegmentationLoss(nn.Module):
     of 0 that still carries a (zero) gradient, so training steps never see NaN.
 
     Args:
-        weights: term name (one of :data:`LOSS_TERMS`) to weight, e.g. ``{"ce": 1.0, "dice": 0.5}``.
+        weights: term name (one of :data:`LOSS_TERMS`) to weight, e.g. ``{"ce": 1.0, "dice": 0.5}``
+            (default: :data:`DEFAULT_WEIGHTS`).
         num_classes: number of output channels.
         class_weights: one weight per class, or None.
         ignore_index: target value to skip.
@@ -37,13 +51,14 @@ class SegmentationLoss(nn.Module):
 
     def __init__(
         self,
-        weights: Mapping[str, float],
+        weights: Mapping[str, float] | None = None,
+        *,
         num_classes: int,
         class_weights: Sequence[float] | None = None,
         ignore_index: int = IGNORE_INDEX,
     ) -> None:
         super().__init__()
-        self.weights = _check_weights(weights)
+        self.weights = _check_weights(DEFAULT_WEIGHTS if weights is None else weights)
         class_weight_list = check_class_weights(class_weights, num_classes)
         self.ignore_index = ignore_index
         self.terms = nn.ModuleDict(
@@ -58,6 +73,123 @@ class SegmentationLoss(nn.Module):
         for name, term in self.terms.items():
             total = total + self.weights[name] * term(logits, target)
         return total
+
+
+class SkipsIgnored(nn.Module):
+    """``loss(logits, target)``, or 0 with a (zero) gradient when every target is ``ignore_index``.
+
+    Torch's and smp's losses average over the pixels they keep, so a batch of nodata alone
+    would give NaN and poison the weights.
+    """
+
+    def __init__(self, loss: nn.Module, ignore_index: int) -> None:
+        super().__init__()
+        self.loss = loss
+        self.ignore_index = ignore_index
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """The wrapped loss, or 0 for a batch without a counted target."""
+        if not bool((target != self.ignore_index).any()):
+            return logits.sum() * 0.0
+        loss: Tensor = self.loss(logits, target)
+        return loss
+
+
+def build_loss(
+    factory: LossFactory,
+    num_classes: int,
+    class_weights: Sequence[float] | None = None,
+    ignore_index: int | None = None,
+) -> nn.Module:
+    """Complete a loss node with what the task knows, wherever its class takes it.
+
+    The node's own settings win; the task adds ``ignore_index``, ``mode="multiclass"``
+    (smp's losses), ``num_classes``, and the class weights as ``class_weights`` (smp's and
+    minegeo's losses) or as a ``weight`` tensor (torch's).
+
+    Args:
+        factory: the loss class, or a partial of it.
+        num_classes: output channels.
+        class_weights: one weight per class, or None.
+        ignore_index: target value no loss may count (None: every target counts).
+
+    Returns:
+        the loss; with an ``ignore_index``, one that gives 0 for a batch of ignored targets.
+
+    Raises:
+        MinegeoInputError: naming the loss when it cannot skip ``ignore_index``, cannot
+            weight classes that are weighted, or refuses the node's settings.
+    """
+    target = getattr(factory, "func", factory)
+    given = getattr(factory, "keywords", {})
+    name = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', target)}"
+    extra = _task_arguments(name, _parameters(target), num_classes, class_weights, ignore_index)
+    try:
+        loss = factory(**{key: value for key, value in extra.items() if key not in given})
+    except (TypeError, ValueError) as error:
+        raise MinegeoInputError(f"task.loss: cannot build {name} ({error})") from error
+    if ignore_index is None or isinstance(loss, SegmentationLoss):  # it skips ignored batches itself
+        return loss
+    return SkipsIgnored(loss, ignore_index)
+
+
+def _task_arguments(
+    name: str,
+    taken: set[str],
+    num_classes: int,
+    class_weights: Sequence[float] | None,
+    ignore_index: int | None,
+) -> dict[str, Any]:
+    extra: dict[str, Any] = {"mode": "multiclass", "num_classes": num_classes}
+    if ignore_index is not None:
+        if "ignore_index" not in taken:
+            raise MinegeoInputError(
+                f"task.loss: {name} takes no ignore_index; expected a loss that skips the nodata "
+                f"target {ignore_index} (torch.nn.CrossEntropyLoss, segmentation_models_pytorch.losses.*)"
+            )
+        extra["ignore_index"] = ignore_index
+    weights = check_class_weights(class_weights, num_classes)
+    if weights is not None and "class_weights" in taken:
+        extra["class_weights"] = weights
+    elif weights is not None and "weight" in taken:
+        extra["weight"] = torch.tensor(weights)
+    elif weights is not None:
+        raise MinegeoInputError(f"task.class_weights is set but {name} takes no class weights; expected null")
+    return {key: value for key, value in extra.items() if key in taken}
+
+
+def _parameters(target: Any) -> set[str]:
+    try:
+        return set(inspect.signature(target).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature: pass nothing
+        return set()
+
+
+def check_loss_target(node: Mapping[str, Any] | None) -> None:
+    """Refuse a loss node whose ``_target_`` names nothing importable, before anything is built.
+
+    Raises:
+        MinegeoInputError: naming the target and examples of what is expected.
+    """
+    if not node or "_target_" not in node:
+        return
+    path = str(node["_target_"])
+    parts = path.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            found: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            found = getattr(found, attribute, None)
+        if callable(found):
+            return
+        break
+    raise MinegeoInputError(
+        f"task.loss._target_={path}: no such class; expected an importable loss such as "
+        "torch.nn.CrossEntropyLoss, segmentation_models_pytorch.losses.DiceLoss or "
+        "minegeo.tasks.SegmentationLoss"
+    )
 
 
 def check_class_weights(class_weights: Sequence[float] | None, num_classes: int) -> list[float] | None:

@@ -9,11 +9,11 @@ from torch import nn
 
 from minegeo import IGNORE_INDEX
 from minegeo.tasks.base import BaseTask, OptimizerFactory, SchedulerFactory
-from minegeo.tasks.losses import SegmentationLoss
+from minegeo.tasks.losses import LossFactory, SegmentationLoss
 
 
 class SegmentationTask(BaseTask):
-    """Per-pixel classification with a weighted sum of losses; nodata pixels (``IGNORE_INDEX``) are ignored.
+    """Per-pixel classification; nodata pixels (``IGNORE_INDEX``) are ignored by the loss and metrics.
 
     Batches are ``{"image": (B, C, H, W) float, "mask": (B, H, W) long}``. Besides the
     metrics every task logs, segmentation logs ``{stage}/iou_fg`` and ``{stage}/f1_fg``,
@@ -27,9 +27,10 @@ class SegmentationTask(BaseTask):
         scheduler: scheduler factory taking the optimizer, or None.
         scheduler_monitor: metric a ReduceLROnPlateau scheduler watches.
         log_images: validation samples drawn as panels to each W&B logger per epoch.
-        loss: weight of each loss term, some of ``ce``, ``dice``, ``focal``, ``jaccard``,
-            ``lovasz``; None for cross-entropy alone.
-        class_weights: one weight per class for the weighted terms, or None.
+        loss: loss factory (a Hydra ``_partial_`` node: any torch or smp loss class), given
+            ``ignore_index``, ``mode`` and the class weights where it takes them; None for
+            :class:`SegmentationLoss` (cross-entropy + dice).
+        class_weights: one weight per class for the loss, or None.
         background_class: class left out of the foreground averages; sample panels draw
             ``1 - p(background)``.
         scheduler_interval: step the scheduler every ``epoch`` or every optimizer ``step``
@@ -40,6 +41,7 @@ class SegmentationTask(BaseTask):
     kind = "segmentation"
     target_key = "mask"
     ignore_index = IGNORE_INDEX
+    default_loss = SegmentationLoss
 
     def __init__(
         self,
@@ -50,18 +52,11 @@ class SegmentationTask(BaseTask):
         scheduler: SchedulerFactory | None = None,
         scheduler_monitor: str = "val/loss",
         log_images: int = 4,
-        loss: Mapping[str, float] | None = None,
+        loss: LossFactory | None = None,
         class_weights: Sequence[float] | None = None,
         background_class: str | None = "background",
         scheduler_interval: Literal["epoch", "step"] = "epoch",
     ) -> None:
         super().__init__(
-            model, model_config, class_names, optimizer, scheduler, scheduler_monitor, log_images
-        )
-
-    def configure_losses(self) -> None:
-        """The weighted loss sum from ``loss`` and ``class_weights``."""
-        weights = self.hparams.get("loss") or {"ce": 1.0}
-        self.criterion = SegmentationLoss(
-            dict(weights), len(self.class_names), self.hparams.get("class_weights")
+            model, model_config, class_names, optimizer, scheduler, scheduler_monitor, log_images, loss
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,9 @@ def test_fcn_output_larger_than_one_cell_is_refused(classification_task: MakeTas
 
 
 def test_class_weights_reach_cross_entropy(classification_task: MakeTask) -> None:
-    task = classification_task(class_weights=[1.0, 3.0], label_smoothing=0.1)
+    task = classification_task(
+        class_weights=[1.0, 3.0], loss=partial(torch.nn.CrossEntropyLoss, label_smoothing=0.1)
+    )
     assert isinstance(task.criterion, torch.nn.CrossEntropyLoss)
     assert task.criterion.weight is not None and task.criterion.weight.tolist() == [1.0, 3.0]
     assert task.criterion.label_smoothing == pytest.approx(0.1)

@@ -1,14 +1,25 @@
-"""SegmentationLoss: weighted sums, ignored pixels, the all-ignored batch, config errors."""
+"""Losses: any loss node completed by build_loss, and SegmentationLoss's weighted sums."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
-from segmentation_models_pytorch.losses import DiceLoss
-from torch import Tensor
+from hydra.utils import instantiate
+from segmentation_models_pytorch.losses import DiceLoss, FocalLoss, LovaszLoss, MCCLoss
+from torch import Tensor, nn
 
 from minegeo.errors import MinegeoInputError
-from minegeo.tasks.losses import IGNORE_INDEX, LOSS_TERMS, SegmentationLoss
+from minegeo.tasks.losses import (
+    DEFAULT_WEIGHTS,
+    IGNORE_INDEX,
+    LOSS_TERMS,
+    SegmentationLoss,
+    SkipsIgnored,
+    build_loss,
+    check_loss_target,
+)
 
 
 def _batch(seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -79,3 +90,64 @@ def test_out_of_range_classes_fail_in_the_loss(term: str) -> None:
     target[0, 3, 3] = 3
     with pytest.raises((IndexError, RuntimeError)):
         SegmentationLoss({term: 1.0}, num_classes=3)(logits, target)
+
+
+def test_segmentation_loss_defaults_to_cross_entropy_and_dice() -> None:
+    assert SegmentationLoss(num_classes=3).weights == DEFAULT_WEIGHTS == {"ce": 1.0, "dice": 1.0}
+
+
+def test_torch_cross_entropy_gets_the_ignore_index_and_class_weights() -> None:
+    logits, target = _batch()
+    loss = build_loss(nn.CrossEntropyLoss, 3, [0.1, 1.0, 5.0], IGNORE_INDEX)
+    expected = torch.nn.functional.cross_entropy(
+        logits, target, weight=torch.tensor([0.1, 1.0, 5.0]), ignore_index=IGNORE_INDEX
+    )
+    torch.testing.assert_close(loss(logits, target), expected)
+
+
+def test_an_smp_loss_node_plugs_in_as_multiclass_with_the_ignore_index() -> None:
+    logits, target = _batch()
+    node = {"_target_": "segmentation_models_pytorch.losses.FocalLoss", "_partial_": True, "gamma": 3.0}
+    loss = build_loss(instantiate(node), 3, ignore_index=IGNORE_INDEX)
+    expected = FocalLoss("multiclass", gamma=3.0, ignore_index=IGNORE_INDEX)(logits, target)
+    torch.testing.assert_close(loss(logits, target), expected)
+
+
+def test_a_mode_the_node_gives_is_kept() -> None:
+    loss = build_loss(partial(DiceLoss, mode="multiclass"), 3, ignore_index=IGNORE_INDEX)
+    assert isinstance(loss, SkipsIgnored) and loss.loss.mode == "multiclass"
+
+
+@pytest.mark.parametrize("factory", [nn.CrossEntropyLoss, FocalLoss, DiceLoss, LovaszLoss])
+def test_ignored_pixels_do_not_count_in_any_loss(factory: type[nn.Module]) -> None:
+    logits, target = _batch()
+    loss = build_loss(factory, 3, ignore_index=IGNORE_INDEX)
+    changed = logits.clone()
+    changed[:, :, :2] = 100.0  # only the ignored rows
+    torch.testing.assert_close(loss(changed, target), loss(logits, target))
+    logits.requires_grad_(True)
+    target[:] = IGNORE_INDEX
+    nothing = loss(logits, target)  # torch's and smp's means over no pixel are NaN
+    nothing.backward()
+    assert nothing.item() == 0.0 and logits.grad is not None and torch.all(logits.grad == 0)
+
+
+def test_a_loss_without_ignore_index_is_refused() -> None:
+    with pytest.raises(MinegeoInputError, match=r"^task\.loss: .*MCCLoss takes no ignore_index"):
+        build_loss(MCCLoss, 3, ignore_index=IGNORE_INDEX)
+
+
+def test_class_weights_a_loss_cannot_take_are_refused() -> None:
+    with pytest.raises(MinegeoInputError, match="LovaszLoss takes no class weights; expected null"):
+        build_loss(LovaszLoss, 3, [1.0, 2.0, 3.0], IGNORE_INDEX)
+
+
+def test_a_setting_the_loss_refuses_is_one_line() -> None:
+    with pytest.raises(MinegeoInputError, match=r"^task\.loss: cannot build .*FocalLoss \(.*gamm\b"):
+        build_loss(partial(FocalLoss, gamm=2.0), 3, ignore_index=IGNORE_INDEX)
+
+
+def test_an_unknown_loss_target_is_one_line() -> None:
+    check_loss_target({"_target_": "segmentation_models_pytorch.losses.TverskyLoss"})
+    with pytest.raises(MinegeoInputError, match=r"^task\.loss\._target_=torch\.nn\.FocalLoss: no such class"):
+        check_loss_target({"_target_": "torch.nn.FocalLoss"})

@@ -120,7 +120,7 @@ def test_datamodule_without_preprocessing_is_refused(
 
 
 def test_loss_config_selects_terms(segmentation_task: MakeTask) -> None:
-    task = segmentation_task(loss={"ce": 1.0, "dice": 0.5, "focal": 0.0})
+    task = segmentation_task(loss=partial(SegmentationLoss, {"ce": 1.0, "dice": 0.5, "focal": 0.0}))
     assert isinstance(task.criterion, SegmentationLoss)
     assert set(task.criterion.terms) == {"ce", "dice"}
 
