@@ -20,7 +20,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from shapely.strtree import STRtree
 
-from minegeo.errors import MinegeoInputError
+from minegeo.errors import MinegeoInputError, existing_file
 from minegeo.geo import centre_utm_crs
 from minegeo.io import atomic_path
 
@@ -221,9 +221,7 @@ def load_split(path: str | Path) -> pd.DataFrame:
     Raises:
         MinegeoInputError: if the file is missing or not a split table.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MinegeoInputError(f"{path}: split file not found")
+    path = existing_file(path, "split file")
     try:
         table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
-from minegeo.errors import MinegeoInputError
+from minegeo.errors import MinegeoInputError, existing_file
 from minegeo.io import atomic_path
 
 #: smallest standard deviation returned, so a constant band does not divide by zero
@@ -103,9 +103,7 @@ def load_stats(path: str | Path) -> tuple[tuple[str, ...], tuple[float, ...], tu
     Raises:
         MinegeoInputError: if the file is missing, not JSON, or its lists disagree.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MinegeoInputError(f"{path}: statistics file not found")
+    path = existing_file(path, "statistics file")
     try:
         data = json.loads(path.read_text())
         bands, mean, std = tuple(data["bands"]), tuple(data["mean"]), tuple(data["std"])

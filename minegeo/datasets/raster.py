@@ -16,15 +16,16 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from minegeo import SENTINEL2_BANDS, SENTINEL2_L1C_BANDS
-from minegeo.errors import MinegeoInputError
+from minegeo.errors import MinegeoInputError, existing_file
 from minegeo.geo import metres_per_degree
 
 
-def open_raster(path: str | Path) -> DatasetReader:
+def open_raster(path: str | Path, what: str = "GeoTIFF") -> DatasetReader:
     """Open a raster, turning GDAL's errors into one clear line naming the file.
 
     Args:
         path: the raster file.
+        what: what the file is, for the message (``"GeoTIFF mask"``).
 
     Returns:
         the open rasterio dataset (the caller closes it).
@@ -32,13 +33,11 @@ def open_raster(path: str | Path) -> DatasetReader:
     Raises:
         MinegeoInputError: if the file is missing or not a readable raster.
     """
-    path = Path(path)
-    if not path.exists():
-        raise MinegeoInputError(f"{path}: file not found")
+    path = existing_file(path)
     try:
         return rasterio.open(path)
     except rasterio.errors.RasterioIOError as error:
-        raise MinegeoInputError(f"{path}: not a readable GeoTIFF ({_first_line(error)})") from error
+        raise MinegeoInputError(f"{path}: not a readable {what} ({_first_line(error)})") from error
 
 
 def is_readable(path: str | Path) -> bool:

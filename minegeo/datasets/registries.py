@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from minegeo.datasets.vector import read_vector
-from minegeo.errors import MinegeoInputError
+from minegeo.errors import MinegeoInputError, existing_file
 
 __all__ = ["BadRow", "RegistryTable", "parse_dms", "read_anm_dams", "read_concessions"]
 
@@ -203,9 +203,7 @@ def read_anm_dams(path: str | Path) -> RegistryTable:
 
 def _read_text(path: Path) -> str:
     """Read a text file as UTF-8, falling back to latin-1 (old spreadsheet exports)."""
-    if not path.is_file():
-        raise MinegeoInputError(f"{path}: file not found")
-    data = path.read_bytes()
+    data = existing_file(path).read_bytes()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

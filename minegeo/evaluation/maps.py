@@ -18,6 +18,7 @@ from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.warp import reproject
 
+from minegeo.datasets.raster import open_raster
 from minegeo.errors import MinegeoInputError
 from minegeo.evaluation.grid import Grid, covering_window, window_grid
 
@@ -77,25 +78,13 @@ def find_maps(folder: str | Path) -> list[Path]:
     return maps
 
 
-def open_raster(path: Path, kind: str) -> rasterio.DatasetReader:
-    """Open a GeoTIFF, or say in one line that it is not one.
-
-    Raises:
-        MinegeoInputError: naming the file when GDAL cannot read it.
-    """
-    try:
-        return rasterio.open(path)
-    except RasterioError as error:
-        raise MinegeoInputError(f"{path}: not a readable GeoTIFF {kind} ({error})") from error
-
-
 def read_map_header(path: Path) -> ProbabilityMap:
     """A map's classes (band descriptions) and grid.
 
     Raises:
         MinegeoInputError: for an unreadable file or bands without class names.
     """
-    with open_raster(path, "probability map") as src:
+    with open_raster(path, "GeoTIFF probability map") as src:
         classes = tuple(src.descriptions)
         grid = Grid.of(src)
     if not all(classes):
@@ -133,7 +122,7 @@ def read_probabilities(
             f"{target.crs}); expected a map of the same place"
         )
     bands = [prob_map.classes.index(name) + 1 for name in classes]
-    with open_raster(prob_map.path, "probability map") as src:
+    with open_raster(prob_map.path, "GeoTIFF probability map") as src:
         try:
             probs = _scaled(prob_map.path, src, bands, src.read(bands, window=window))
         except RasterioError as error:

@@ -14,9 +14,10 @@ import numpy as np
 from rasterio.errors import RasterioError
 
 from minegeo import IGNORE_INDEX
+from minegeo.datasets.raster import open_raster
 from minegeo.errors import MinegeoInputError
 from minegeo.evaluation.grid import Grid, covering_window
-from minegeo.evaluation.maps import ProbabilityMap, open_raster
+from minegeo.evaluation.maps import ProbabilityMap
 from minegeo.evaluation.reference import Reference, ScenePair, scored_classes
 
 #: map stems ``img_N`` whose masks are named ``mask_N``
@@ -62,7 +63,7 @@ class MaskFolder:
             MinegeoInputError: naming the mask (and the map).
         """
         pair.prob_map.require(self.classes, "mask_values")
-        with open_raster(pair.truth, "mask") as src:
+        with open_raster(pair.truth, "GeoTIFF mask") as src:
             grid = Grid.of(src)
         if grid.crs is None:
             raise MinegeoInputError(f"{pair.truth}: no CRS; expected a georeferenced mask")
@@ -73,7 +74,7 @@ class MaskFolder:
 
     def load(self, pair: ScenePair) -> Reference:
         """The mask's classes on its own grid; 255 and nodata are not valid."""
-        with open_raster(pair.truth, "mask") as src:
+        with open_raster(pair.truth, "GeoTIFF mask") as src:
             try:
                 mask, nodata, grid = src.read(1), src.nodata, Grid.of(src)
             except RasterioError as error:
