@@ -6,27 +6,14 @@ read a registry without paying for TorchGeo's import.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from minegeo.lazy import lazy_exports
 
-_EXPORTS = {
-    "Sentinel2Composite": "sentinel2",
-    "MineLabels": "labels",
-    "MaskedPatches": "labels",
-    "read_vector_labels": "labels",
-    "rasterize_labels": "labels",
-    "PatchFolder": "patches",
-    "BadRow": "registries",
-    "RegistryTable": "registries",
-    "parse_dms": "registries",
-    "read_anm_dams": "registries",
-    "read_concessions": "registries",
+#: submodule -> the public names it defines
+_MODULES = {
+    "sentinel2": ("Sentinel2Composite",),
+    "labels": ("MineLabels", "MaskedPatches", "read_vector_labels", "rasterize_labels"),
+    "patches": ("PatchFolder",),
+    "registries": ("BadRow", "RegistryTable", "parse_dms", "read_anm_dams", "read_concessions"),
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__all__, __getattr__ = lazy_exports(__name__, _MODULES)
