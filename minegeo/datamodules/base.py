@@ -25,6 +25,16 @@ class MinegeoDataModule(LightningDataModule):
     Batches leave the loaders as raw reflectance with NaN nodata and are normalised here,
     after the transfer to the device, so the GPU does the arithmetic. Nodata pixels become
     0 in the image and ``IGNORE_INDEX`` in a segmentation mask.
+
+    Args:
+        class_names: classes in label order.
+        patch_size: side of the samples, pixels.
+        batch_size: samples per batch.
+        num_workers: data loader worker processes.
+        augment: ``True`` for flips and quarter turns of train batches, ``False`` for
+            none, or the keyword arguments of :class:`BatchAugmentation`.
+        seed: seed of splits, sampling and shuffling.
+        run_dir: where to save the split and ``stats.json`` (None: not saved).
     """
 
     def __init__(

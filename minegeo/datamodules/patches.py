@@ -47,15 +47,11 @@ class PatchDataModule(MinegeoDataModule):
         patch_size: int = 201,
         reflectance_scale: float = 1.0,
         balance: bool = True,
-        batch_size: int = 16,
-        num_workers: int = 0,
         split_distance_px: float | None = None,
         fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
         kfold: int | None = None,
         fold: int = 0,
-        seed: int = 0,
-        augment: bool | Mapping[str, Any] = True,
-        run_dir: str | Path | None = None,
+        **loading: Any,
     ) -> None:
         """Keep the settings; the data is read in :meth:`setup`.
 
@@ -67,18 +63,16 @@ class PatchDataModule(MinegeoDataModule):
             patch_size: side of the patches, pixels (201 discovery, 21 ore type).
             reflectance_scale: factor from stored values to reflectance.
             balance: keep as many patches per class as the smallest class has.
-            batch_size: patches per batch.
-            num_workers: data loader worker processes.
             split_distance_px: patches closer than this (pixels) share a split; default
                 ``patch_size``, a one-patch buffer.
             fractions: target fraction per split (``train``, ``val``, ``test``).
             kfold: number of folds for k-fold cross-validation, or None for one split.
             fold: the held-out fold (used as both val and test) when ``kfold`` is set.
-            seed: seed of balancing, split assignment and shuffling.
-            augment: random flips and 90-degree rotations of train batches.
-            run_dir: where to save ``split.csv`` and ``stats.json`` (None: not saved).
+            loading: ``batch_size``, ``num_workers``, ``augment``, ``seed`` (also of
+                balancing and split assignment), ``run_dir`` (``split.csv``,
+                ``stats.json``): see :class:`MinegeoDataModule`.
         """
-        super().__init__(class_names or (), patch_size, batch_size, num_workers, augment, seed, run_dir)
+        super().__init__(class_names or (), patch_size, **loading)
         if kfold is not None and not 0 <= fold < kfold:
             raise MinegeoInputError(f"fold {fold} is outside 0..{kfold - 1} for kfold={kfold}")
         self.root = Path(root)

@@ -7,7 +7,7 @@ grouped by overlap and distance before whole groups go to a split.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,7 +62,9 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         nodata: extra nodata value besides NaN and the files' own.
         class_column: label attribute holding the class name.
         point_radius_m: radius that turns point labels into discs.
-        batch_size, num_workers, augment, seed, run_dir: see :class:`MinegeoDataModule`.
+        batch_size: samples per batch.
+        loading: ``num_workers``, ``augment``, ``seed``, ``run_dir``: see
+            :class:`MinegeoDataModule`.
     """
 
     def __init__(
@@ -82,12 +84,9 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         class_column: str = "class",
         point_radius_m: float = 100.0,
         batch_size: int = 8,
-        num_workers: int = 0,
-        augment: bool | Mapping[str, Any] = True,
-        seed: int = 0,
-        run_dir: str | Path | None = None,
+        **loading: Any,
     ) -> None:
-        super().__init__(class_names, patch_size, batch_size, num_workers, augment, seed, run_dir)
+        super().__init__(class_names, patch_size, batch_size, **loading)
         self.images, self.labels = Path(images), Path(labels)
         self.bands = list(bands) if bands else None
         self.train_length = train_length
@@ -240,7 +239,9 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         normalization: ``train_split`` (band statistics of the train patches) or
             ``weights`` (the pretrained ``weights``' own normalisation).
         weights: the model's TorchGeo weights name, for ``normalization=weights``.
-        batch_size, num_workers, augment, seed, run_dir: see :class:`MinegeoDataModule`.
+        batch_size: patches per batch.
+        loading: ``num_workers``, ``augment``, ``seed``, ``run_dir``: see
+            :class:`MinegeoDataModule`.
     """
 
     def __init__(
@@ -261,12 +262,9 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         normalization: Normalization = "train_split",
         weights: str | None = None,
         batch_size: int = 8,
-        num_workers: int = 0,
-        augment: bool | Mapping[str, Any] = True,
-        seed: int = 0,
-        run_dir: str | Path | None = None,
+        **loading: Any,
     ) -> None:
-        super().__init__(class_names, patch_size, batch_size, num_workers, augment, seed, run_dir)
+        super().__init__(class_names, patch_size, batch_size, **loading)
         if kfold is not None and not 0 <= fold < kfold:
             raise MinegeoInputError(f"data.fold={fold} is outside 0..{kfold - 1} for kfold={kfold}")
         if crop_size is not None and not 0 < crop_size <= patch_size:
