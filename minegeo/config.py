@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
@@ -68,7 +68,7 @@ def log_lightning_once() -> None:
 
 def load_structured(
     schema: type[Settings],
-    cfg: DictConfig | Mapping[str, Any],
+    cfg: Settings | DictConfig | Mapping[str, Any],
     command: str,
     expected: Callable[[str], str],
     key_of: Callable[[str], str] = str,
@@ -77,7 +77,8 @@ def load_structured(
 
     Args:
         schema: the settings dataclass.
-        cfg: the composed config (or a plain mapping).
+        cfg: the composed config (or a plain mapping, or settings already built, returned
+            as they are).
         command: the command (``predict``, ``evaluate``), named with its ``conf/<command>.yaml``.
         expected: what a valid value of a key looks like, for the error line.
         key_of: the key an error is reported under, from OmegaConf's full key.
@@ -85,7 +86,9 @@ def load_structured(
     Raises:
         MinegeoInputError: naming the key, the value and what is expected.
     """
-    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cfg))
+    if isinstance(cfg, schema):
+        return cfg
+    raw = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(dict(cast("Mapping[str, Any]", cfg)))
     try:
         settings = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), raw))
     except MissingMandatoryValue as error:

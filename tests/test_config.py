@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
-from minegeo.config import log_lightning_once
+from minegeo.config import load_structured, log_lightning_once
+from minegeo.errors import MinegeoInputError
 
 
 @pytest.fixture
@@ -31,3 +33,23 @@ def test_lightning_lines_go_through_hydras_handlers_only(lightning_handlers: lis
 
     assert lightning_handlers and logging.getLogger("lightning").handlers == []
     assert logging.getLogger("lightning").propagate  # its records still reach Hydra's handlers
+
+
+@dataclass
+class _Settings:
+    threshold: float = 0.5
+
+
+def test_load_structured_builds_the_dataclass() -> None:
+    settings = load_structured(_Settings, {"threshold": 0.25}, "predict", lambda key: "a number")
+    assert settings == _Settings(0.25)
+
+
+def test_load_structured_returns_settings_already_built_as_they_are() -> None:
+    built = _Settings(0.75)
+    assert load_structured(_Settings, built, "predict", lambda key: "a number") is built
+
+
+def test_a_wrong_type_is_one_line_naming_key_value_and_expectation() -> None:
+    with pytest.raises(MinegeoInputError, match=r"^threshold=high: expected a number$"):
+        load_structured(_Settings, {"threshold": "high"}, "predict", lambda key: "a number")

@@ -87,8 +87,6 @@ def load_settings(cfg: EvaluateSettings | DictConfig | Mapping[str, Any]) -> Eva
     Raises:
         MinegeoInputError: one line naming the key, the value and what is expected.
     """
-    if isinstance(cfg, EvaluateSettings):
-        return cfg
     expected = lambda key: _EXPECTED.get(key, "a valid value")  # noqa: E731
     top_level = lambda key: key.split(".")[0].split("[")[0]  # noqa: E731
     return load_structured(EvaluateSettings, cfg, "evaluate", expected, key_of=top_level)
