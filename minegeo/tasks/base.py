@@ -47,9 +47,14 @@ class BaseTask(LightningModule):
         optimizer: optimizer factory taking the parameters (a Hydra ``_partial_`` node).
         scheduler: scheduler factory taking the optimizer, or None.
         scheduler_monitor: metric a ReduceLROnPlateau scheduler watches.
+        scheduler_interval: step the scheduler every ``epoch`` or every optimizer ``step``
+            (OneCycleLR, warm-up + cosine); a scheduler that needs the run's length
+            (``total_steps``, ``T_max``) gets it from the trainer.
         log_images: validation samples drawn as panels to each W&B logger per epoch.
         loss: loss factory (a Hydra ``_partial_`` node) completed by :func:`build_loss`;
             None for the task's ``default_loss``.
+        class_weights: one loss weight per class, given to the loss where it takes them,
+            or None.
 
     Raises:
         MinegeoInputError: if ``model_config`` has no ``_target_``, or the loss cannot be built.
@@ -74,8 +79,10 @@ class BaseTask(LightningModule):
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
         scheduler_monitor: str = "val/loss",
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
         log_images: int = 4,
         loss: LossFactory | None = None,
+        class_weights: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         # factories are objects, not hyperparameters: the run's config records their nodes
