@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lightning import LightningDataModule
+from torch import Tensor
 from torch.utils.data import DataLoader
 
 from minegeo import IGNORE_INDEX
 from minegeo.bundle import Preprocessing
 from minegeo.datamodules.augment import BatchAugmentation
-from minegeo.datamodules.stats import save_stats
+from minegeo.datamodules.stats import band_statistics, save_stats
 from minegeo.errors import MinegeoInputError
 
 #: keyword arguments of :class:`BatchAugmentation` that ``augment`` may set
@@ -29,6 +30,10 @@ class MinegeoDataModule(LightningDataModule):
     Args:
         class_names: classes in label order.
         patch_size: side of the samples, pixels.
+        bands: band names to read, in this order (default: all of the files' bands).
+        reflectance_scale: factor from stored values to reflectance (1e-4 for uint16 DN);
+            loaders yield stored values and the bundle's preprocessing applies it, on the
+            device, as predict does.
         batch_size: samples per batch.
         num_workers: data loader worker processes.
         augment: ``True`` for flips and quarter turns of train batches, ``False`` for
@@ -41,6 +46,8 @@ class MinegeoDataModule(LightningDataModule):
         self,
         class_names: Sequence[str],
         patch_size: int,
+        bands: Sequence[str] | None = None,
+        reflectance_scale: float = 1.0,
         batch_size: int = 16,
         num_workers: int = 0,
         augment: bool | Mapping[str, Any] = True,
@@ -50,6 +57,8 @@ class MinegeoDataModule(LightningDataModule):
         super().__init__()
         self.class_names = tuple(class_names)
         self.patch_size = patch_size
+        self.bands = tuple(bands) if bands else None
+        self.reflectance_scale = reflectance_scale
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.augmentation = make_augmentation(augment)
@@ -62,6 +71,23 @@ class MinegeoDataModule(LightningDataModule):
         """Number of input bands (known after ``setup``)."""
         assert self.preprocessing is not None, "call setup() first"
         return len(self.preprocessing.bands)
+
+    def _train_preprocessing(
+        self, samples: Iterable[Tensor], bands: Sequence[str], resolution_m: float
+    ) -> Preprocessing:
+        """The bundle's preprocessing from the band statistics of train samples.
+
+        Args:
+            samples: (C, H, W) train images as the loaders yield them (stored values).
+            bands: their band names.
+            resolution_m: their pixel size.
+
+        Returns:
+            the preprocessing, its statistics taken on reflectance.
+        """
+        images = (image * self.reflectance_scale for image in samples)
+        mean, std = band_statistics(images, num_bands=len(bands))
+        return Preprocessing(tuple(bands), mean, std, self.reflectance_scale, resolution_m)
 
     def _save_stats(self) -> None:
         if self.run_dir is not None and self.preprocessing is not None:

@@ -17,7 +17,6 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from minegeo.bundle import Preprocessing
 from minegeo.datamodules.base import MinegeoDataModule
 from minegeo.datamodules.splits import (
     DEFAULT_FRACTIONS,
@@ -26,7 +25,6 @@ from minegeo.datamodules.splits import (
     kfold_assign,
     save_split,
 )
-from minegeo.datamodules.stats import band_statistics
 from minegeo.datasets.patches import PatchFolder
 from minegeo.errors import MinegeoInputError
 
@@ -43,15 +41,13 @@ class PatchDataModule(MinegeoDataModule):
         self,
         root: str | Path,
         class_names: Sequence[str] | None = None,
-        bands: Sequence[str] | None = None,
         patch_size: int = 201,
-        reflectance_scale: float = 1.0,
         balance: bool = True,
         split_distance_px: float | None = None,
         fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
         kfold: int | None = None,
         fold: int = 0,
-        **loading: Any,
+        **shared: Any,
     ) -> None:
         """Keep the settings; the data is read in :meth:`setup`.
 
@@ -59,25 +55,21 @@ class PatchDataModule(MinegeoDataModule):
             root: folder of class folders of ``.tif`` patches.
             class_names: classes in label order (default: the folder names, sorted,
                 known after :meth:`setup`).
-            bands: band names to read (default: the files' bands).
             patch_size: side of the patches, pixels (201 discovery, 21 ore type).
-            reflectance_scale: factor from stored values to reflectance.
             balance: keep as many patches per class as the smallest class has.
             split_distance_px: patches closer than this (pixels) share a split; default
                 ``patch_size``, a one-patch buffer.
             fractions: target fraction per split (``train``, ``val``, ``test``).
             kfold: number of folds for k-fold cross-validation, or None for one split.
             fold: the held-out fold (used as both val and test) when ``kfold`` is set.
-            loading: ``batch_size``, ``num_workers``, ``augment``, ``seed`` (also of
-                balancing and split assignment), ``run_dir`` (``split.csv``,
-                ``stats.json``): see :class:`MinegeoDataModule`.
+            shared: ``bands``, ``reflectance_scale``, ``batch_size``, ``num_workers``,
+                ``augment``, ``seed`` (also of balancing and split assignment), ``run_dir``
+                (``split.csv``, ``stats.json``): see :class:`MinegeoDataModule`.
         """
-        super().__init__(class_names or (), patch_size, **loading)
+        super().__init__(class_names or (), patch_size, **shared)
         if kfold is not None and not 0 <= fold < kfold:
             raise MinegeoInputError(f"fold {fold} is outside 0..{kfold - 1} for kfold={kfold}")
         self.root = Path(root)
-        self.bands = tuple(bands) if bands is not None else None
-        self.reflectance_scale = reflectance_scale
         self.balance = balance
         self.split_distance_px = patch_size if split_distance_px is None else split_distance_px
         self.fractions = dict(fractions)
@@ -106,11 +98,8 @@ class PatchDataModule(MinegeoDataModule):
         train = self.splits["train"]
         if not len(train):
             raise MinegeoInputError(f"{self.root}: no patch was assigned to the train split; add patches")
-        images = (train[i]["image"] * self.reflectance_scale for i in range(len(train)))
-        mean, std = band_statistics(images, folder.num_bands)
-        self.preprocessing = Preprocessing(
-            folder.bands, mean, std, self.reflectance_scale, folder.resolution_m
-        )
+        samples = (train[i]["image"] for i in range(len(train)))
+        self.preprocessing = self._train_preprocessing(samples, folder.bands, folder.resolution_m)
         if self.run_dir is not None:
             save_split(self.run_dir / "split.csv", table)
         self._save_stats()

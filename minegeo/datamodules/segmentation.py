@@ -32,7 +32,6 @@ from minegeo.datamodules.splits import (
     save_split,
     split_blocks,
 )
-from minegeo.datamodules.stats import band_statistics
 from minegeo.datasets.labels import MaskedPatches, MineLabels
 from minegeo.datasets.raster import open_raster, pixel_size_m
 from minegeo.datasets.sentinel2 import Sentinel2Composite
@@ -51,20 +50,18 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         images: directory (or files) of Sentinel-2 composites.
         labels: vector label file (GPKG, GeoJSON, Shapefile, KML).
         class_names: class of each mask value, background first.
-        bands: band names to use (default: all of the files' bands).
         patch_size: side of each sample, pixels.
         train_length: random training samples per epoch.
         block_size_px: side of the split blocks, pixels.
         buffer_px: gap kept between blocks of different splits (default: one patch).
         fractions: share of blocks per split.
         stats_samples: random train patches to estimate the band statistics from.
-        reflectance_scale: factor from stored values to reflectance.
         nodata: extra nodata value besides NaN and the files' own.
         class_column: label attribute holding the class name.
         point_radius_m: radius that turns point labels into discs.
         batch_size: samples per batch.
-        loading: ``num_workers``, ``augment``, ``seed``, ``run_dir``: see
-            :class:`MinegeoDataModule`.
+        shared: ``bands``, ``reflectance_scale``, ``num_workers``, ``augment``, ``seed``,
+            ``run_dir``: see :class:`MinegeoDataModule`.
     """
 
     def __init__(
@@ -72,29 +69,25 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         images: str | Path,
         labels: str | Path,
         class_names: Sequence[str] = SEGMENTATION_CLASSES,
-        bands: Sequence[str] | None = None,
         patch_size: int = 128,
         train_length: int = 512,
         block_size_px: int = 512,
         buffer_px: int | None = None,
         fractions: dict[str, float] | None = None,
         stats_samples: int = 64,
-        reflectance_scale: float = 1.0,
         nodata: float | None = None,
         class_column: str = "class",
         point_radius_m: float = 100.0,
         batch_size: int = 8,
-        **loading: Any,
+        **shared: Any,
     ) -> None:
-        super().__init__(class_names, patch_size, batch_size, **loading)
+        super().__init__(class_names, patch_size, batch_size=batch_size, **shared)
         self.images, self.labels = Path(images), Path(labels)
-        self.bands = list(bands) if bands else None
         self.train_length = train_length
         self.block_size_px = block_size_px
         self.buffer_px = buffer_px if buffer_px is not None else patch_size
         self.fractions = dict(fractions or DEFAULT_FRACTIONS)
         self.stats_samples = stats_samples
-        self.reflectance_scale = reflectance_scale
         self.nodata = nodata
         self.class_column = class_column
         self.point_radius_m = point_radius_m
@@ -132,10 +125,8 @@ class SceneSegmentationDataModule(MinegeoDataModule):
     def _estimate_preprocessing(self, scenes: Sentinel2Composite) -> Preprocessing:
         generator = torch.Generator().manual_seed(self.seed)
         sampler = self._sampler("train", length=self.stats_samples, generator=generator)
-        images = (scenes[query]["image"] * self.reflectance_scale for query in sampler)
-        mean, std = band_statistics(images, num_bands=len(scenes.bands))
-        resolution_m = _median_pixel_size_m(scenes.files)
-        return Preprocessing(tuple(scenes.bands), mean, std, self.reflectance_scale, resolution_m)
+        samples = (scenes[query]["image"] for query in sampler)
+        return self._train_preprocessing(samples, scenes.bands, _median_pixel_size_m(scenes.files))
 
     def _sampler(self, split: str, length: int | None = None, generator: Any = None) -> Sampler:
         assert self.blocks is not None
@@ -225,7 +216,6 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         root: folder holding ``img/`` and ``mask/``.
         class_names: class of each mask index, background first.
         mask_classes: mask value -> class name (the real tailings masks: {1: tailings_dam}).
-        bands: band names to use (default: all of the files' bands).
         patch_size: side every patch is padded or cropped to.
         crop_size: side of the random training crops (None: whole patches).
         train_length: training crops per epoch (default: as many pixels as the train patches).
@@ -235,13 +225,12 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         kfold: number of folds grouped by place, or None for one split.
         fold: the held-out (test) fold under k-fold.
         val_fraction: share of the non-test places used for validation under k-fold.
-        reflectance_scale: factor from stored values to reflectance.
         normalization: ``train_split`` (band statistics of the train patches) or
             ``weights`` (the pretrained ``weights``' own normalisation).
         weights: the model's TorchGeo weights name, for ``normalization=weights``.
         batch_size: patches per batch.
-        loading: ``num_workers``, ``augment``, ``seed``, ``run_dir``: see
-            :class:`MinegeoDataModule`.
+        shared: ``bands``, ``reflectance_scale``, ``num_workers``, ``augment``, ``seed``,
+            ``run_dir``: see :class:`MinegeoDataModule`.
     """
 
     def __init__(
@@ -249,7 +238,6 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         root: str | Path,
         class_names: Sequence[str] = SEGMENTATION_CLASSES,
         mask_classes: dict[int, str] | None = None,
-        bands: Sequence[str] | None = None,
         patch_size: int = 448,
         crop_size: int | None = None,
         train_length: int | None = None,
@@ -258,25 +246,22 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         kfold: int | None = None,
         fold: int = 0,
         val_fraction: float = 0.2,
-        reflectance_scale: float = 1.0,
         normalization: Normalization = "train_split",
         weights: str | None = None,
         batch_size: int = 8,
-        **loading: Any,
+        **shared: Any,
     ) -> None:
-        super().__init__(class_names, patch_size, batch_size, **loading)
+        super().__init__(class_names, patch_size, batch_size=batch_size, **shared)
         if kfold is not None and not 0 <= fold < kfold:
             raise MinegeoInputError(f"data.fold={fold} is outside 0..{kfold - 1} for kfold={kfold}")
         if crop_size is not None and not 0 < crop_size <= patch_size:
             raise MinegeoInputError(f"data.crop_size={crop_size}: expected 1..patch_size ({patch_size})")
         self.root = Path(root)
         self.mask_classes = {int(k): v for k, v in (mask_classes or {1: "tailings_dam"}).items()}
-        self.bands = list(bands) if bands else None
         self.crop_size, self.train_length = crop_size, train_length
         self.split_distance_px = split_distance_px or patch_size
         self.fractions = dict(fractions or DEFAULT_FRACTIONS)
         self.kfold, self.fold, self.val_fraction = kfold, fold, val_fraction
-        self.reflectance_scale = reflectance_scale
         self.normalization = check_normalization(normalization, weights)
         self.weights = weights
         self.subsets: dict[str, Dataset] = {}
@@ -320,10 +305,9 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         if self.normalization == "weights":
             assert self.weights is not None
             mean, std = weights_normalization(self.weights, bands)
-        else:
-            images = (train[i]["image"] * self.reflectance_scale for i in range(len(train)))  # type: ignore[arg-type]
-            mean, std = band_statistics(images, num_bands=len(bands))
-        return Preprocessing(tuple(bands), mean, std, self.reflectance_scale, resolution_m)
+            return Preprocessing(tuple(bands), mean, std, self.reflectance_scale, resolution_m)
+        samples = (train[i]["image"] for i in range(len(train)))  # type: ignore[arg-type]
+        return self._train_preprocessing(samples, bands, resolution_m)
 
     def _train_length(self) -> int:
         assert self.crop_size is not None
