@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from omegaconf import OmegaConf
 
-from minegeo.config import load_structured, log_lightning_once
+from minegeo import BAND_GROUPS
+from minegeo.config import CONFIG_DIR, load_structured, log_lightning_once
 from minegeo.errors import MinegeoInputError
 
 
@@ -53,3 +55,13 @@ def test_load_structured_returns_settings_already_built_as_they_are() -> None:
 def test_a_wrong_type_is_one_line_naming_key_value_and_expectation() -> None:
     with pytest.raises(MinegeoInputError, match=r"^threshold=high: expected a number$"):
         load_structured(_Settings, {"threshold": "high"}, "predict", lambda key: "a number")
+
+
+@pytest.mark.parametrize("group", sorted(BAND_GROUPS))
+def test_each_bands_config_lists_its_band_group(group: str) -> None:
+    node = OmegaConf.load(CONFIG_DIR / "bands" / f"{group}.yaml")
+    assert tuple(node.bands) == BAND_GROUPS[group]
+
+
+def test_every_bands_config_is_a_band_group() -> None:
+    assert {path.stem for path in (CONFIG_DIR / "bands").glob("*.yaml")} == set(BAND_GROUPS)

@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from minegeo import SENTINEL2_L1C_BANDS, SENTINEL2_L2A_BANDS
 from minegeo.bundle import load_bundle
 from minegeo.config import CONFIG_DIR, register_resolvers
 from minegeo.errors import MinegeoInputError
@@ -130,16 +131,16 @@ def test_checkpoint_bundle_rebuilds_model_and_preprocessing(small_world: Path, t
         assert list((tmp_path / fold).glob("csv/**/metrics.csv"))
     assert bundle.class_names == ("mine", "not_mine")
     assert bundle.patch_size == 201
-    assert len(bundle.preprocessing.bands) == 12
+    assert bundle.preprocessing.bands == SENTINEL2_L1C_BANDS  # the bands group's default
     assert bundle.geometry.output_stride == 27
     assert bundle.preprocessing.resolution_m == pytest.approx(10.0)
-    assert sum(p.numel() for p in model.parameters()) == 259_810
+    assert sum(p.numel() for p in model.parameters()) == 260_098  # the paper's 259,810 + B8A's 288
 
 
 def test_band_count_mismatch_is_refused_before_training(small_world: Path, tmp_path: Path) -> None:
     overrides = ["+experiment=fcn_mines", "debug=fast", *world_overrides(small_world), *SMALL["fcn_mines"]]
     overrides.append("model.in_channels=3")
-    with pytest.raises(MinegeoInputError, match=r"takes 3 input channels but the data has 12 bands \(B1,"):
+    with pytest.raises(MinegeoInputError, match=r"takes 3 input channels but the data has 13 bands \(B1,"):
         train(compose_train(overrides, tmp_path), tmp_path)
 
 
@@ -169,6 +170,25 @@ def test_an_unknown_loss_is_refused_before_the_data_is_read(small_world: Path, t
     expected = r"^task\.loss\._target_=segmentation_models_pytorch\.losses\.Focal: no such class"
     with pytest.raises(MinegeoInputError, match=expected):
         train(compose_train(overrides, tmp_path), tmp_path)
+
+
+@pytest.mark.parametrize(("group", "bands"), [("l2a", SENTINEL2_L2A_BANDS), ("rgb", ("B4", "B3", "B2"))])
+def test_a_band_group_trains_on_the_demo_world_by_name(
+    group: str, bands: tuple[str, ...], small_world: Path, tmp_path: Path
+) -> None:
+    overrides = ["+experiment=unet_mines", f"bands={group}", *world_overrides(small_world)]
+    overrides += [*SMALL["unet_mines"], "trainer.max_epochs=1", "+trainer.limit_train_batches=1"]
+    overrides += ["+trainer.limit_val_batches=1", "+trainer.limit_test_batches=1"]
+    train(compose_train(overrides, tmp_path), tmp_path)
+    bundle, _ = load_bundle(tmp_path / "checkpoints" / "best.ckpt")
+    assert bundle.preprocessing.bands == bands
+
+
+def test_a_band_the_files_lack_is_refused_in_one_line(tmp_path: Path) -> None:
+    pairs = write_pairs(tmp_path / "pairs")  # RGB patches
+    overrides = ["+experiment=unet_tailings_rgb", f"data.root={pairs}", "bands=rgbn", "logger=csv"]
+    with pytest.raises(MinegeoInputError, match=r"img_\d+\.tif: missing band\(s\) B8; expected 4 bands"):
+        train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
 
 
 def test_data_root_without_images_is_refused(small_world: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage
 
-from minegeo.world.spectra import MATERIALS, material
+from minegeo.world.spectra import MATERIALS, band, material
 
 #: Sun azimuth (radians, clockwise from north) for hill and bench shading: a dry-season
 #: morning overpass over Minas Gerais.
@@ -157,10 +157,10 @@ def add_atmosphere(rng: np.random.Generator, bands: np.ndarray) -> None:
     """Aerosol haze (B1, B2), water vapour (B9) and thin cirrus (B10), in place."""
     shape = bands.shape[1:]
     haze = 0.5 + 0.5 * np.tanh(fractal_noise(rng, shape, 3.6, coarse=4))
-    bands[0] += 0.012 * haze
-    bands[1] += 0.006 * haze
-    bands[8] *= 1 + 0.06 * fractal_noise(rng, shape, 3.6, coarse=4)
-    bands[9] += 0.004 * np.maximum(fractal_noise(rng, shape, 3.4, coarse=4), 0)
+    bands[band("B1")] += 0.012 * haze
+    bands[band("B2")] += 0.006 * haze
+    bands[band("B9")] *= 1 + 0.06 * fractal_noise(rng, shape, 3.6, coarse=4)
+    bands[band("B10")] += 0.004 * np.maximum(fractal_noise(rng, shape, 3.4, coarse=4), 0)
 
 
 def cloud_holes(

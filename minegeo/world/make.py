@@ -2,8 +2,8 @@
 
 ``make_world(out, seed, size)`` writes::
 
-    scenes/*.tif                 12-band float32 L1C reflectance (B1..B12), UTM 23S, 10 m,
-                                 NaN cloud holes, tiled, DEFLATE + floating-point predictor
+    scenes/*.tif                 13-band float32 L1C reflectance (B1..B12 with B8A), UTM 23S,
+                                 10 m, NaN cloud holes, tiled, DEFLATE + floating-point predictor
     labels.gpkg                  mine and tailings-dam polygons (EPSG:4326)
     lookalikes.gpkg              lakes, farm dams, sand bars, towns, construction sites
     registered.gpkg              SIGMINE-like concessions (EPSG:4674) over ~60 % of them
@@ -39,11 +39,10 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from minegeo import SENTINEL2_BANDS
 from minegeo.datasets.raster import open_raster
 from minegeo.errors import MinegeoInputError
 from minegeo.io import atomic_path
-from minegeo.world import patches, registries, timeline
+from minegeo.world import patches, registries, spectra, timeline
 from minegeo.world.scene import CRS, RESOLUTION, Scene, SceneRecipe, cut, make_scene, write_raster
 
 #: Share of the mines, and of the dams, that are registered (the rest are to be found).
@@ -153,9 +152,13 @@ def ensure_world(root: str | Path, seed: int = 0, size: Literal["small", "demo"]
 
     Returns:
         ``root``.
+
+    Raises:
+        MinegeoInputError: if the world there holds other bands than this generator writes.
     """
     root = Path(root)
     if (root / "world.json").is_file():
+        _check_bands(root)
         return root
     try:
         make_world(root, seed, size)
@@ -164,6 +167,18 @@ def ensure_world(root: str | Path, seed: int = 0, size: Literal["small", "demo"]
         if not (root / "world.json").is_file():
             raise
     return root
+
+
+def _check_bands(root: Path) -> None:
+    try:
+        bands = json.loads((root / "world.json").read_text(encoding="utf-8")).get("bands")
+    except (OSError, ValueError, AttributeError):
+        bands = None
+    if bands != list(spectra.BANDS):
+        raise MinegeoInputError(
+            f"{root}: the world there holds bands {bands}, not the {len(spectra.BANDS)} this "
+            f"generator writes ({','.join(spectra.BANDS)}); delete the folder to have it generated again"
+        )
 
 
 def write_earth_engine_tiles(scene: Path, out_dir: Path, tile_px: int) -> list[Path]:
@@ -358,7 +373,7 @@ def _summary(
         "size": size,
         "crs": CRS,
         "resolution_m": RESOLUTION,
-        "bands": list(SENTINEL2_BANDS),
+        "bands": list(spectra.BANDS),
         "scenes": [_scene_summary(scene) for scene in scenes],
         "unregistered": unregistered,
         "registered": sorted(labels.loc[labels["registered"], "id"]),

@@ -10,7 +10,6 @@ import rasterio
 from affine import Affine
 from rasterio.windows import Window
 
-from minegeo import SENTINEL2_BANDS
 from minegeo.world import features, landscape, spectra
 
 #: Coordinate reference system of every raster (UTM 23S, the Iron Quadrangle's zone).
@@ -39,7 +38,7 @@ class Scene:
 
     Attributes:
         stem: file name without suffix.
-        bands: (12, H, W) float32 reflectance, NaN in cloud holes.
+        bands: (13, H, W) float32 reflectance (`spectra.BANDS`), NaN in cloud holes.
         transform: pixel to UTM transform.
         features: mines and dams first, then look-alikes; ``owner`` value = index + 1.
         owner: (H, W) int32 map of which feature covers each pixel.
@@ -109,7 +108,7 @@ def render(
         mines: the mines and dams, whose patch areas are kept clear.
 
     Returns:
-        (12, H, W) float32 reflectance, NaN in cloud holes.
+        (13, H, W) float32 reflectance, NaN in cloud holes.
     """
     bands = spectra.mix(canvas.fractions) * canvas.shade
     landscape.add_atmosphere(rng, bands)
@@ -143,11 +142,11 @@ def _mine_patch_areas(owner: np.ndarray, mines: list[features.Feature]) -> np.nd
 
 
 def write_raster(path: Path, bands: np.ndarray, transform: Affine, tiled: bool = True) -> None:
-    """Write a 12-band reflectance array as an Earth Engine-like GeoTIFF.
+    """Write a reflectance array of the world's bands as an Earth Engine-like GeoTIFF.
 
     Args:
         path: output file.
-        bands: (12, H, W) float32.
+        bands: (13, H, W) float32, in `spectra.BANDS` order.
         transform: pixel to CRS transform.
         tiled: 256 px tiles (scenes) or one strip per band (patches, smaller than a tile).
     """
@@ -157,7 +156,7 @@ def write_raster(path: Path, bands: np.ndarray, transform: Affine, tiled: bool =
         del profile["blockxsize"]
     with rasterio.open(path, "w", transform=transform, **profile) as dst:
         dst.write(bands)
-        dst.descriptions = SENTINEL2_BANDS
+        dst.descriptions = spectra.BANDS
 
 
 def cut(scene: Scene, row: int, col: int, size: int) -> tuple[np.ndarray, Affine]:

@@ -10,7 +10,7 @@ import rasterio
 import shapely
 import torch
 
-from minegeo import DISCOVERY_CLASSES, ORETYPE_CLASSES
+from minegeo import DISCOVERY_CLASSES, ORETYPE_CLASSES, SENTINEL2_L1C_BANDS
 from minegeo.bundle import Preprocessing
 from minegeo.datamodules.patches import PatchDataModule
 from minegeo.datamodules.splits import load_split
@@ -166,6 +166,6 @@ def test_small_world_patches_load(
     module = PatchDataModule(root, class_names=classes, patch_size=size, batch_size=2, kfold=kfold)
     module.setup("fit")
     batch = module.on_after_batch_transfer(next(iter(module.train_dataloader())), 0)
-    assert batch["image"].shape == (2, 12, size, size)
-    assert preprocessing(module).bands == tuple(f"B{i}" for i in range(1, 13))
+    assert batch["image"].shape == (2, 13, size, size)
+    assert preprocessing(module).bands == SENTINEL2_L1C_BANDS
     assert len(module.splits["val"]) and len(module.splits["test"])

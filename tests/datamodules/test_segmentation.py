@@ -25,10 +25,10 @@ def test_scene_datamodule_yields_normalised_batches_with_ignored_nodata(
         run_dir=tmp_path,
     )
     datamodule.setup("fit")
-    assert datamodule.num_bands == 12
+    assert datamodule.num_bands == 13  # all of the world's L1C bands
     batch = next(iter(datamodule.train_dataloader()))
     batch = datamodule.on_after_batch_transfer(batch, 0)
-    assert batch["image"].shape == (2, 12, 32, 32)
+    assert batch["image"].shape == (2, 13, 32, 32)
     assert torch.isfinite(batch["image"]).all()
     assert set(batch["mask"].unique().tolist()) <= {0, 1, 2, IGNORE_INDEX}
     assert (tmp_path / "split.gpkg").is_file() and (tmp_path / "stats.json").is_file()

@@ -14,9 +14,10 @@ import pytest
 import rasterio
 from shapely.geometry import box
 
-from minegeo import DISCOVERY_CLASSES, ORETYPE_CLASSES, SENTINEL2_BANDS
+from minegeo import DISCOVERY_CLASSES, ORETYPE_CLASSES, SENTINEL2_L1C_BANDS
 from minegeo.errors import MinegeoInputError
 from minegeo.world import make as synthetic
+from minegeo.world import spectra
 from minegeo.world.make import ensure_world, make_world, write_earth_engine_tiles
 from minegeo.world.registries import ANM_HEADER
 
@@ -51,7 +52,7 @@ def test_every_patch_class_has_a_handful(small_world: Path) -> None:
 def test_scenes_are_earth_engine_geotiffs(small_world: Path) -> None:
     for path in _scenes(small_world):
         with rasterio.open(path) as src:
-            assert (src.count, src.dtypes[0], src.descriptions) == (12, "float32", SENTINEL2_BANDS)
+            assert (src.count, src.dtypes[0], src.descriptions) == (13, "float32", SENTINEL2_L1C_BANDS)
             assert src.crs.to_epsg() == 32723 and src.res == (10.0, 10.0)
             assert math.isnan(src.nodata)
             assert src.block_shapes[0] == (256, 256)
@@ -80,8 +81,9 @@ def test_vegetation_is_brighter_in_nir_than_red_and_mines_in_swir(small_world: P
         bands = src.read()
         mined = rasterio.features.rasterize(labels.geometry, out_shape=src.shape, transform=src.transform) > 0
     background = bands[:, ~mined & np.isfinite(bands[0])]
-    assert np.median(background[7]) > 1.5 * np.median(background[3])  # B8 > B4: plants
-    assert np.median(bands[10][mined]) > np.median(bands[7][mined])  # B11 > B8: rock
+    b4, b8, b11 = (SENTINEL2_L1C_BANDS.index(name) for name in ("B4", "B8", "B11"))
+    assert np.median(background[b8]) > 1.5 * np.median(background[b4])  # plants
+    assert np.median(bands[b11][mined]) > np.median(bands[b8][mined])  # rock
 
 
 def test_discovery_patches_are_201px_cuts_of_the_scenes(small_world: Path) -> None:
@@ -90,7 +92,7 @@ def test_discovery_patches_are_201px_cuts_of_the_scenes(small_world: Path) -> No
         pixels, scene_transform = src.read(), src.transform
     for path in (small_world / "patches" / "discovery").rglob("*.tif"):
         with rasterio.open(path) as patch:
-            assert (patch.width, patch.height, patch.descriptions) == (201, 201, SENTINEL2_BANDS)
+            assert (patch.width, patch.height, patch.descriptions) == (201, 201, SENTINEL2_L1C_BANDS)
             assert patch.crs.to_epsg() == 32723
             col, row = ~scene_transform * (patch.transform.c, patch.transform.f)
             if 0 <= row < src.height and 0 <= col < src.width:
@@ -101,7 +103,7 @@ def test_discovery_patches_are_201px_cuts_of_the_scenes(small_world: Path) -> No
 def test_oretype_patches_are_21px(small_world: Path) -> None:
     for path in (small_world / "patches" / "oretype").rglob("*.tif"):
         with rasterio.open(path) as patch:
-            assert (patch.width, patch.height, patch.count) == (21, 21, 12)
+            assert (patch.width, patch.height, patch.count) == (21, 21, 13)
 
 
 def test_labels_are_mine_and_dam_polygons_in_wgs84(small_world: Path) -> None:
@@ -194,6 +196,23 @@ def test_ensure_world_keeps_an_existing_world(small_world: Path, monkeypatch: py
     assert ensure_world(small_world, seed=5, size="small") == small_world
 
 
+def test_ensure_world_refuses_a_world_of_other_bands(tmp_path: Path) -> None:
+    old = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10", "B11", "B12"]
+    (tmp_path / "world.json").write_text(json.dumps({"bands": old}))
+    with pytest.raises(MinegeoInputError, match=r"holds bands \[.*\], not the 13 .*delete the folder"):
+        ensure_world(tmp_path, size="small")
+
+
+def test_b8a_reads_near_b8_above_it_for_plants_below_it_for_water() -> None:
+    b8, b8a, b9 = (spectra.band(name) for name in ("B8", "B8A", "B9"))
+    for name, spectrum in spectra.SPECTRA.items():
+        assert len(spectrum) == 13, name
+        assert abs(spectrum[b8a] - spectrum[b8]) <= 0.012, name  # both on the NIR plateau
+        assert spectrum[b8a] > spectrum[b9], name  # B9 sits in the water-vapour absorption
+    assert spectra.SPECTRA["forest"][b8a] > spectra.SPECTRA["forest"][b8]
+    assert spectra.SPECTRA["water"][b8a] < spectra.SPECTRA["water"][b8]
+
+
 def test_interrupted_generation_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(*args: object) -> None:
         raise KeyboardInterrupt
@@ -220,7 +239,7 @@ def test_earth_engine_tiles_mosaic_back_to_the_scene(small_world: Path, tmp_path
         with rasterio.open(tile) as piece:
             row, col = (int(n) for n in tile.stem.split("-")[1:])
             assert piece.transform == transform * rasterio.Affine.translation(col, row)
-            assert piece.descriptions == SENTINEL2_BANDS
+            assert piece.descriptions == SENTINEL2_L1C_BANDS
             mosaic[:, row : row + piece.height, col : col + piece.width] = piece.read()
     np.testing.assert_array_equal(mosaic, original)
 

@@ -70,7 +70,8 @@ def test_a_new_mine_appears_in_the_scene_when_it_opens(series: Path) -> None:
     for year in (before, opened):
         with rasterio.open(series / "scenes" / f"{new.scene}.{year}.tif") as src:
             row, col = src.index(centre.x, centre.y)
-            swir.append(float(src.read(12)[row, col] - src.read(8)[row, col]))
+            b8, b12 = (src.descriptions.index(name) + 1 for name in ("B8", "B12"))
+            swir.append(float(src.read(b12)[row, col] - src.read(b8)[row, col]))
     assert swir[0] < 0 < swir[1]  # vegetation (NIR above SWIR) turns to bare pit
 
 
