@@ -99,7 +99,7 @@ def strided_plan(height: int, width: int, geometry: ModelGeometry, cells: int) -
     Blocks are as few as ``cells`` allows and shrunk to share the scene evenly, and the
     last of a row is moved back to end at the edge instead of padding: with ``cells=64``
     a 4096 px scene (144 cells a side) gets 3 x 3 blocks of 48 cells, computing each cell
-    once, where blocks of 64 (the last moved back by 48) computed 1.8x the scene's cells.
+    once, where blocks of 64 (the last moved back by 48) would compute 1.8x the scene's cells.
 
     Args:
         height: scene rows.

@@ -41,8 +41,8 @@ class ProbabilityWriter:
         dtype: ``"float32"`` (nodata NaN) or ``"uint8"`` (0..254, nodata 255, scale tags).
         compress: COG compression (``deflate``, ``lzw``, ``zstd``, ``none``).
         tags: dataset tags (checkpoint hash, bands, classes, version, date...).
-        level: DEFLATE / ZSTD level (``None``: GDAL's default; 1 writes a 4096 px
-            3-class uint8 map 2.3x faster than DEFLATE's default 6, 11 % larger).
+        level: DEFLATE / ZSTD level (``None``: GDAL's default); a low level writes faster
+            and a little larger (figures: experiments/README.md, "Predict throughput").
     """
 
     def __init__(

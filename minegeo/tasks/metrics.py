@@ -50,7 +50,8 @@ class ClassMetrics(nn.Module):
         self.class_names = tuple(class_names)
         self.background_class = background_class if background_class in self.class_names else None
         # The loss sees every target first and refuses out-of-range classes; torchmetrics'
-        # own checks cost ~7x the update on full-resolution masks.
+        # own checks would scan every full-resolution mask again, at more than the
+        # update's own cost.
         self.confusion = MulticlassConfusionMatrix(
             num_classes=len(self.class_names), ignore_index=ignore_index, validate_args=False
         )
