@@ -75,19 +75,33 @@ class Preprocessing:
         """Normalise a (B, C, H, W) or (C, H, W) tensor; returns (input, valid mask).
 
         The valid mask has the input's shape without the band axis: a pixel is valid when
-        every band is finite and differs from ``nodata``.
+        every band is finite and differs from ``nodata``. ``raw`` is left as it is.
         """
         channel_axis = raw.dim() - 3
         invalid = ~torch.isfinite(raw)
         if nodata is not None and not _is_nan(nodata):
             invalid |= raw == nodata
+        model_input = raw.masked_fill(invalid, float("nan"))
+        return self.normalize_(model_input), ~invalid.any(dim=channel_axis)
+
+    def normalize_(self, raw: Tensor, scale: Tensor | None = None, offset: Tensor | None = None) -> Tensor:
+        """Normalise a (B, C, H, W) or (C, H, W) tensor in place; NaN (nodata) and infinities become 0.
+
+        Training and predict both come through here, so a scene is normalised exactly as
+        the patches were. ``raw * scale + offset`` is reflectance; without them, the
+        training data's ``reflectance_scale``. One multiply and one add, without
+        temporaries: for a light model such as the FCN the normalisation's passes over the
+        batch cost as much as a layer.
+        """
         shape = [1] * raw.dim()
-        shape[channel_axis] = len(self.bands)
-        mean = torch.tensor(self.mean, dtype=raw.dtype, device=raw.device).view(shape)
-        std = torch.tensor(self.std, dtype=raw.dtype, device=raw.device).view(shape)
-        normalized = (raw * self.reflectance_scale - mean) / std
-        normalized = normalized.masked_fill(invalid, 0.0)
-        return normalized, ~invalid.any(dim=channel_axis)
+        shape[raw.dim() - 3] = len(self.bands)
+        mean = torch.tensor(self.mean, dtype=torch.float64)
+        std = torch.tensor(self.std, dtype=torch.float64)
+        scale64 = torch.full_like(mean, self.reflectance_scale) if scale is None else scale.double().cpu()
+        offset64 = torch.zeros_like(mean) if offset is None else offset.double().cpu()
+        factor = (scale64 / std).to(raw.dtype).to(raw.device).view(shape)
+        shift = ((offset64 - mean) / std).to(raw.dtype).to(raw.device).view(shape)
+        return raw.mul_(factor).add_(shift).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,10 @@ def test_bf16_predict_stays_close_to_float32(tmp_path: Path, unet_ckpt: Path) ->
     assert finite.min() >= 0 and finite.max() <= 1
 
 
-def test_read_ahead_on_gpu_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -> None:
+def test_a_reader_process_on_gpu_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -> None:
     scene = random_scene(tmp_path / "s.tif", 215 + 27 * 9, 215 + 27 * 7)
-    ahead = _predict(fcn_ckpt, scene, tmp_path / "ahead", accelerator="gpu", read_ahead="auto")
-    turn = _predict(fcn_ckpt, scene, tmp_path / "turn", accelerator="gpu", read_ahead=False)
+    ahead = _predict(fcn_ckpt, scene, tmp_path / "ahead", accelerator="gpu", num_workers=1)
+    turn = _predict(fcn_ckpt, scene, tmp_path / "turn", accelerator="gpu", num_workers=0)
     np.testing.assert_array_equal(ahead, turn)
 
 

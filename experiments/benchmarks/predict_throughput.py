@@ -8,7 +8,10 @@ float32 scenes (tiled 512 px, pixel-interleaved like Earth Engine exports, ZSTD 
 default; ``--compress lzw`` is Earth Engine's own codec), one table of:
 
 - end to end: ``run_predict`` (read -> normalise -> model -> blend -> staging -> COG),
-  scene MPix/s and km²/s (10 m pixels), with the default config;
+  scene MPix/s and km²/s (10 m pixels), with the default config; also on the same scene
+  stored as uint16 digital numbers (scale tag 1e-4);
+- reading: the engine's reader alone (strips decoded, windows cut into batches), on the
+  float32 and the uint16 scene;
 - forward: the bare model on exactly the windows the engine runs (same tiles, overlap
   and halo, inputs already in memory), channels-last and with freed memory kept or not as
   the engine runs it (``--reuse-freed-memory``, default: predict.yaml's), scene MPix/s;
@@ -20,6 +23,8 @@ default; ``--compress lzw`` is Earth Engine's own codec), one table of:
   from TorchGeo's pieces), timed like end to end, from loading the checkpoint to the file;
 - peak RSS of each case, each run in its own process (VmHWM).
 
+The CPU-seconds bound of end to end is forward + reading (both use every core, in turn).
+
 Each case runs ``--repeat`` times (the cases take turns) and the fastest run counts: on
 a shared two-core machine one case's speed drifts by up to 20 % between minutes.
 
@@ -27,10 +32,7 @@ a shared two-core machine one case's speed drifts by up to 20 % between minutes.
 one process, as a scan of a state does: start-up, and the first batches' page faults
 (which on a virtual machine can cost seconds), are paid once per run, not per scene.
 
-``--memory`` runs end to end on larger square scenes for the peak-RSS comparison (a
-20000 px U-Net run takes 6 minutes on two CPU cores; its decoded blocks, not only its
-rolling buffer, grow with the scene until ``block_cache_mb`` is full, so strips of a few
-rows would understate its peak).
+``--memory`` runs end to end on larger square scenes for the peak-RSS comparison.
 """
 
 from __future__ import annotations
@@ -52,12 +54,26 @@ MODELS = {
     "unet": {"_target_": "minegeo.models.smp_model", "arch": "Unet", "encoder": "resnet18"},
 }
 #: (case, reader worker processes) of the table
-CASES = (("forward", 0), ("forward_nchw", 0), ("e2e", 0), ("e2e", 1), ("torchgeo", 0))
+CASES = (
+    ("forward", 0),
+    ("forward_nchw", 0),
+    ("read", 0),
+    ("read_uint16", 0),
+    ("e2e", 0),
+    ("e2e", 1),
+    ("e2e_uint16", 0),
+    ("torchgeo", 0),
+)
 CLASSES = {"fcn": ("mine", "not_mine"), "unet": ("background", "mine", "tailings_dam")}
 
 
-def write_scene(path: Path, height: int, width: int, compress: str = "zstd", seed: int = 0) -> Path:
-    """A 12-band float32 scene written strip by strip (never whole in memory), tiled, compressed."""
+def write_scene(
+    path: Path, height: int, width: int, compress: str = "zstd", seed: int = 0, dtype: str = "float32"
+) -> Path:
+    """A 12-band scene written strip by strip (never whole in memory), tiled, compressed.
+
+    ``dtype="uint16"``: the same reflectance as digital numbers (x 10000), nodata 0, scale tag 1e-4.
+    """
     import rasterio
     from affine import Affine
 
@@ -67,9 +83,9 @@ def write_scene(path: Path, height: int, width: int, compress: str = "zstd", see
         return path
     rng = np.random.default_rng(seed)
     base = (rng.random((12, 512, min(width, 4096)), dtype=np.float32) * 0.4).round(4)
-    profile = {"driver": "GTiff", "height": height, "width": width, "count": 12, "dtype": "float32",
+    profile = {"driver": "GTiff", "height": height, "width": width, "count": 12,
                "crs": "EPSG:32723", "transform": Affine(10, 0, 500_000, 0, -10, 7_000_000),
-               "nodata": float("nan"),
+               "nodata": float("nan") if dtype == "float32" else 0, "dtype": dtype,
                "tiled": True, "blockxsize": 512, "blockysize": 512, "interleave": "pixel",
                "compress": compress, "zstd_level": 1, "BIGTIFF": "YES"}  # fmt: skip
     tmp = path.with_suffix(".partial.tif")
@@ -77,8 +93,11 @@ def write_scene(path: Path, height: int, width: int, compress: str = "zstd", see
         for top in range(0, height, 512):
             rows = min(512, height - top)
             strip = np.tile(np.roll(base, top // 512 * 37, axis=2), (1, 1, -(-width // base.shape[2])))
+            strip = strip if dtype == "float32" else (strip * 10000).round().clip(1, 65535).astype(dtype)
             dst.write(strip[:, :rows, :width], window=rasterio.windows.Window(0, top, width, rows))
         dst.descriptions = SENTINEL2_BANDS
+        if dtype != "float32":
+            dst.scales = (1e-4,) * 12
     tmp.replace(path)
     return path
 
@@ -126,8 +145,7 @@ def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
                 "postprocess": False, "progress": False,
                 "tile_size": args.tile, "overlap": args.overlap, "fcn_cells": args.cells,
                 "batch_size": args.batch, "num_workers": args.workers,
-                "reuse_freed_memory": reuses_freed_memory(args),
-                "read_ahead": {"auto": "auto", "true": True, "false": False}[args.read_ahead]}  # fmt: skip
+                "reuse_freed_memory": reuses_freed_memory(args)}  # fmt: skip
     cfg = OmegaConf.merge(cfg, settings)
     start = time.perf_counter()
     code = run_predict(cfg)  # type: ignore[arg-type]
@@ -135,30 +153,51 @@ def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start}
 
 
+def engine_batches(args: argparse.Namespace) -> list[Any]:
+    """The engine's batches of the scene, read by its own reader (what ``run_predict`` feeds the model)."""
+    import rasterio
+    from omegaconf import OmegaConf
+
+    from minegeo.bundle import load_bundle
+    from minegeo.config import CONFIG_DIR
+    from minegeo.inference.reading import WindowDataset
+    from minegeo.inference.runner import gdal_options, make_jobs
+    from minegeo.inference.scenes import find_scenes
+    from minegeo.inference.settings import load_settings
+
+    cfg = OmegaConf.load(CONFIG_DIR / "predict.yaml")
+    cfg.pop("defaults")
+    cfg.pop("hydra")
+    run = {"ckpt": args.ckpt, "input": args.scene, "out": args.out,
+           "tile_size": args.tile, "overlap": args.overlap, "fcn_cells": args.cells}  # fmt: skip
+    settings = load_settings(OmegaConf.merge(cfg, run))
+    bundle, _ = load_bundle(args.ckpt)
+    jobs, _ = make_jobs(find_scenes(args.scene, Path(args.out)), bundle, Path(args.out), settings, {})
+    dataset = WindowDataset(jobs, bundle.geometry)
+    with rasterio.Env(**gdal_options(settings)):
+        return [dataset.__getitems__(batch) for batch in dataset.batches(args.batch)]
+
+
+def case_read(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the engine's reader alone: every strip decoded, every window cut into its batch."""
+    start = time.perf_counter()
+    engine_batches(args)
+    return {"seconds": time.perf_counter() - start}
+
+
 def case_forward(args: argparse.Namespace, channels_last: bool = True) -> dict[str, Any]:
     """Time the bare forward over exactly the engine's windows, inputs already in memory."""
-    import rasterio
     import torch
 
     from minegeo.bundle import load_bundle
     from minegeo.inference.allocator import reuse_freed_memory
-    from minegeo.inference.reading import read_window
-    from minegeo.inference.tiling import make_plan
 
     if reuses_freed_memory(args):  # as the engine does
         reuse_freed_memory()
-    bundle, model = load_bundle(args.ckpt)
-    with rasterio.open(args.scene) as src:
-        plan = make_plan(src.height, src.width, bundle.geometry, args.tile, args.overlap, args.cells)
-        size = plan.read_size
-        bands = list(range(1, 13))
-        inputs = [read_window(src, bands, c.row, c.col, np.empty((12, size, size), np.float32), None)
-                  for c in plan.chunks]  # fmt: skip
+    _, model = load_bundle(args.ckpt)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=layout)
-    batches = [torch.from_numpy(np.nan_to_num(np.stack(inputs[i : i + args.batch])))
-               .contiguous(memory_format=layout) for i in range(0, len(inputs), args.batch)]  # fmt: skip
-    del inputs
+    batches = [batch["image"].nan_to_num().contiguous(memory_format=layout) for batch in engine_batches(args)]
     with torch.inference_mode():
         start = time.perf_counter()
         for batch in batches:
@@ -290,13 +329,12 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=48)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--read-ahead", default="auto", choices=["auto", "true", "false"])
     parser.add_argument("--reuse-freed-memory", default="config", choices=["config", "true", "false"])
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (taking turns); fastest counts")
     args = parser.parse_args()
     if args.case:
         args.model = args.model[0]
-        cases = {"e2e": case_e2e, "forward": case_forward, "torchgeo": case_torchgeo,
+        cases = {"e2e": case_e2e, "forward": case_forward, "torchgeo": case_torchgeo, "read": case_read,
                  "forward_nchw": lambda a: case_forward(a, channels_last=False)}  # fmt: skip
         result = cases[args.case](args)
         result["peak_rss_mb"] = _peak_rss_mb()
@@ -310,6 +348,11 @@ def table(args: argparse.Namespace) -> None:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="minegeo-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     scene = write_scene(work / f"scene{args.size}-{args.compress}.tif", args.size, args.size, args.compress)
+    digital = work / f"scene{args.size}-{args.compress}-uint16.tif"
+    scenes = {
+        "float32": scene,
+        "uint16": write_scene(digital, args.size, args.size, args.compress, dtype="uint16"),
+    }
     rows = []
     for model in args.model:
         ckpt = write_checkpoint(work / f"{model}.ckpt", model)
@@ -321,13 +364,15 @@ def table(args: argparse.Namespace) -> None:
         for repeat in range(args.repeat if args.table == "yes" else 0):
             for case, workers in CASES:
                 print(f"  {model} {case} workers={workers} run {repeat + 1}/{args.repeat}", flush=True)
-                result = run_case(case, model, scene, ckpt, work, workers=workers, **settings)
+                run, uint16, _ = case.partition("_uint16")
+                scene_file = scenes["uint16" if uint16 else "float32"]
+                result = run_case(run, model, scene_file, ckpt, work, workers=workers, **settings)
                 kept = best.setdefault((case, workers), result)
                 kept["peak_rss_mb"] = max(kept["peak_rss_mb"], result["peak_rss_mb"])
                 kept["seconds"] = min(kept["seconds"], result["seconds"])
         for (case, workers), result in best.items():
-            rows.append((model, f"{case}" + (f" w={workers}" if case == "e2e" else ""), args.size, args.size,
-                         result, settings))  # fmt: skip
+            rows.append((model, f"{case}" + (f" w={workers}" if case.startswith("e2e") else ""), args.size,
+                         args.size, result, settings))  # fmt: skip
         if args.scan > 1:
             folder = scan_folder(work, scene, args.scan)
             runs = [
@@ -358,9 +403,14 @@ def _print(rows: list[tuple[str, str, int, int, dict[str, Any], dict[str, int]]]
               f"| {result['seconds']:.1f} | {result['peak_rss_mb']:.0f} |")  # fmt: skip
     for model in sorted({row[0] for row in rows if row[1] == "forward"}):
         best = max(rates[(model, "e2e w=0")], rates[(model, "e2e w=1")])
+        # forward and reading both use every core, one after the other: their seconds add up
+        bound = 1 / (1 / rates[(model, "forward")] + 1 / rates[(model, "read")])
+        uint16 = rates[(model, "read_uint16")] / rates[(model, "read")]
         print(f"{model}: e2e/forward = {best / rates[(model, 'forward')]:.2f}, "
               f"e2e/forward NCHW = {best / rates[(model, 'forward_nchw')]:.2f}, "
-              f"e2e/torchgeo = {best / rates[(model, 'torchgeo')]:.2f}")  # fmt: skip
+              f"e2e/torchgeo = {best / rates[(model, 'torchgeo')]:.2f}, "
+              f"e2e/(forward + reading) = {best / bound:.2f}, "
+              f"reading uint16 / float32 = {uint16:.2f}")  # fmt: skip
         for (scanned, case), rate in rates.items():
             if scanned == model and case.startswith("e2e scan"):
                 print(f"{model}: {case}/forward = {rate / rates[(model, 'forward')]:.2f}")

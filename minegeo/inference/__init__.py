@@ -1,4 +1,4 @@
-"""minegeo.inference: stream scenes through a model into probability COGs, then detections and a report.
+"""minegeo.inference: stream scenes through a model into probability COGs (the scan).
 
 Names are imported on first use, so that the entry point's cheap checks
 (:mod:`~minegeo.inference.settings`, :mod:`~minegeo.inference.preflight`) answer before
@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from minegeo.inference.blending import RowBlender, axis_weights, window_1d
-    from minegeo.inference.blocks import SceneBlocks, UnitGrid
     from minegeo.inference.engine import Predictor, SceneWriter, WindowDataModule
-    from minegeo.inference.reading import SceneJob, WindowDataset, read_window
+    from minegeo.inference.reading import SceneJob, StripReader, WindowDataset
     from minegeo.inference.resume import is_finished
     from minegeo.inference.runner import load_models, run_predict
     from minegeo.inference.scenes import Scene, check_scene, find_scenes, write_mosaic_vrt
@@ -27,14 +26,12 @@ _MODULES = {
     "RowBlender": "blending",
     "axis_weights": "blending",
     "window_1d": "blending",
-    "SceneBlocks": "blocks",
-    "UnitGrid": "blocks",
     "Predictor": "engine",
     "SceneWriter": "engine",
     "WindowDataModule": "engine",
     "SceneJob": "reading",
     "WindowDataset": "reading",
-    "read_window": "reading",
+    "StripReader": "reading",
     "is_finished": "resume",
     "load_models": "runner",
     "run_predict": "runner",
@@ -61,10 +58,9 @@ __all__ = [
     "ProbabilityWriter",
     "RowBlender",
     "Scene",
-    "SceneBlocks",
     "SceneJob",
     "SceneWriter",
-    "UnitGrid",
+    "StripReader",
     "WindowDataModule",
     "WindowDataset",
     "axis_weights",
@@ -74,7 +70,6 @@ __all__ = [
     "load_models",
     "load_settings",
     "make_plan",
-    "read_window",
     "run_predict",
     "segmentation_plan",
     "strided_plan",

@@ -1,10 +1,19 @@
 """The Lightning pieces of predict: windows in, probabilities out, scenes written as they finish.
 
-``trainer.predict`` drives them, so the accelerator, precision and DDP come from
-Lightning: a :class:`WindowDataModule` hands each rank its own scenes (never a share of
-another rank's), a :class:`Predictor` turns a batch of windows into probabilities, and a
-:class:`SceneWriter` callback blends or places each window into its scene's writer and
-finishes the scene's COG when its last window arrives.
+How a window travels from a scene file to its COG:
+
+1. :class:`WindowDataModule` hands each rank its own scenes (never a share of another
+   rank's) and batches each scene's windows in raster order (:mod:`~.tiling` plans them);
+2. :class:`~minegeo.inference.reading.WindowDataset` cuts each batch out of full-width
+   strips of the scene, decoded once (:class:`~minegeo.inference.reading.StripReader`);
+3. :class:`Predictor` normalises the batch as training did, runs every model and view
+   and averages their probabilities;
+4. :class:`SceneWriter` places each window's cells (strided models) or blends the
+   overlapping tiles row by row (:class:`~minegeo.inference.blending.RowBlender`) into
+   the scene's :class:`~minegeo.inference.writer.ProbabilityWriter`, which streams rows
+   to a staging file and finishes the COG when the scene's last window arrives.
+
+``trainer.predict`` drives them, so the accelerator, precision and DDP come from Lightning.
 """
 
 from __future__ import annotations
@@ -35,8 +44,8 @@ class Predictor(L.LightningModule):
         models: one or more models (an ensemble is averaged after the activation).
         preprocessing: each model's normalisation.
         tta: ``"none"``, ``"flips"`` (3 views) or ``"d4"`` (8 views: flips and 90° turns).
-        channels_last: run the models channels-last, as the windows are read (on a CPU the
-            FCN runs 2-3x as fast, U-Net-ResNet18 1.2x); ``False`` for a model
+        channels_last: run the models channels-last, as the batches are made (on a CPU
+            convolutions run faster so: experiments/README.md); ``False`` for a model
             whose ``view`` calls need contiguous activations.
     """
 
@@ -59,7 +68,7 @@ class Predictor(L.LightningModule):
         total: Tensor | None = None
         for number, (model, pre) in enumerate(zip(self.models, self.preprocessing, strict=True)):
             last = number == len(self.models) - 1
-            x = normalize_(raw if last else raw.clone(), pre)
+            x = pre.normalize_(raw if last else raw.clone(), *_file_scale(batch))
             for turns, flip in self.views:
                 logits = _undo(model(_apply(x, turns, flip)), turns, flip)
                 probs = logits.softmax(1) if logits.shape[1] > 1 else logits.sigmoid()
@@ -70,18 +79,10 @@ class Predictor(L.LightningModule):
         return {**batch, "image": None, "probs": total.cpu().contiguous()}
 
 
-def normalize_(raw: Tensor, pre: Preprocessing) -> Tensor:
-    """In-place :meth:`Preprocessing.normalize` for raw reflectance whose nodata is already NaN.
-
-    Same result (nodata and non-finite values become 0), without the temporaries that
-    dominate the cost of a light model such as the FCN.
-    """
-    shape = (1, -1, 1, 1)
-    mean = torch.tensor(pre.mean, dtype=raw.dtype, device=raw.device).view(shape)
-    std = torch.tensor(pre.std, dtype=raw.dtype, device=raw.device).view(shape)
-    if pre.reflectance_scale != 1.0:
-        raw.mul_(pre.reflectance_scale)
-    return raw.sub_(mean).div_(std).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+def _file_scale(batch: dict[str, Any]) -> tuple[Tensor | None, Tensor | None]:
+    """The scene's own scale and offset to reflectance (its tags), or none: the bundle's."""
+    scale, offset = batch["scale"], batch["offset"]
+    return (scale, offset) if scale.numel() else (None, None)
 
 
 def _views(tta: str) -> list[tuple[int, bool]]:
@@ -109,10 +110,8 @@ class WindowDataModule(L.LightningDataModule):
         jobs: all scenes to predict.
         geometry: the model's geometry.
         batch_size: windows per batch.
-        num_workers: reader processes (0: the main process reads).
-        read_ahead: with ``num_workers=0``, read the next batch in a thread during the forward.
-        threads: threads decoding blocks (``"ALL_CPUS"`` or a number).
-        block_cache_mb: decoded blocks kept for later windows, per scene and reader, MB.
+        num_workers: reader processes (0: the main process reads between forwards; 1: a
+            process reads ahead, for an accelerator).
     """
 
     def __init__(
@@ -121,14 +120,10 @@ class WindowDataModule(L.LightningDataModule):
         geometry: ModelGeometry,
         batch_size: int,
         num_workers: int,
-        read_ahead: bool = True,
-        threads: str | int = "ALL_CPUS",
-        block_cache_mb: float = 1024,
     ) -> None:
         super().__init__()
         self.jobs, self.geometry = list(jobs), geometry
         self.batch_size, self.num_workers = batch_size, num_workers
-        self.read_ahead, self.threads, self.block_cache_mb = read_ahead, threads, block_cache_mb
         self.rank_jobs: list[SceneJob] = []
         self.dataset: WindowDataset | None = None
 
@@ -137,19 +132,19 @@ class WindowDataModule(L.LightningDataModule):
         assert self.trainer is not None
         rank, world = self.trainer.global_rank, self.trainer.world_size
         self.rank_jobs = self.jobs[rank::world]
-        self.dataset = WindowDataset(
-            self.rank_jobs, self.geometry, self.read_ahead, self.threads, self.block_cache_mb
-        )
+        self.dataset = WindowDataset(self.rank_jobs, self.geometry)
         return DataLoader(
             self.dataset,
             batch_sampler=FixedBatches(self.dataset.batches(self.batch_size)),
             num_workers=self.num_workers,
             collate_fn=already_batched,
             persistent_workers=False,
+            # a forked reader inherits GDAL's decoding thread pool without its threads, and hangs
+            multiprocessing_context="spawn" if self.num_workers else None,
         )
 
     def teardown(self, stage: str) -> None:
-        """Close the files and the read-ahead thread."""
+        """Close the open scene."""
         if self.dataset is not None:
             self.dataset.close()
 

@@ -1,24 +1,23 @@
-"""Reading the windows of predict: whole batches copied straight into one array.
+"""Reading the windows of predict: one full-width strip per row of windows.
 
-On a CPU, decoding a compressed 12-band GeoTIFF costs nearly as much CPU as the discovery
-FCN's channels-last forward pass, so reads waste nothing: every block of a scene is decoded once
-(:class:`~minegeo.inference.blocks.SceneBlocks`, on several threads), and the dataset
-reads whole batches (``__getitems__``, no per-window copy into a collated batch),
-pixel-interleaved as the files store them (the batch is channels-last for the model).
-When the model runs on an accelerator, the next batch is read in a background thread
-during the forward; on a CPU that thread would take cores from the model (see
-``read_ahead`` in ``conf/predict.yaml``). Worker processes (``num_workers > 0``) prefetch
-on their own, so they read without the extra thread.
+A plan's windows come in raster order and the windows of one row share their rows, so
+the reader decodes a *strip* (every band, the rows of one row of windows, the scene's
+whole width) with one GDAL call, which decodes the strip's tiles on all cores
+(``GDAL_NUM_THREADS``), and cuts the row's windows out of it. The rows the next strip
+shares with this one (tile overlap, the FCN's halo, the rest of a file block already
+decoded) are carried over, so every block of the file is decoded once. Memory is one
+strip: the scene's width times a window and a block of rows, in the file's own data type
+(uint16 digital numbers stay uint16 until the batch is made).
+
+A batch is one array, channels-last as the model runs it; each window is copied into
+it straight from the strip, with nodata and the outside of the scene as NaN.
 """
 
 from __future__ import annotations
 
 import bisect
-import os
-import sys
-import threading
+import math
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,10 @@ import rasterio
 import torch
 from affine import Affine
 from rasterio.windows import Window
-from torch.utils.data import Dataset, get_worker_info
+from torch.utils.data import Dataset
 
 from minegeo.bundle import ModelGeometry
-from minegeo.inference.blocks import SceneBlocks, UnitArrays
-from minegeo.inference.tiling import Plan
+from minegeo.inference.tiling import Chunk, Plan
 
 
 @dataclass
@@ -54,6 +52,10 @@ class SceneJob:
     stride: int = 1
     shift: float = 0.0
     tags: dict[str, str] = field(default_factory=dict)
+    #: stored value -> reflectance, per band: ``value * scale + offset`` (from the file's
+    #: scale tags; empty: the training data's ``reflectance_scale``)
+    scale: tuple[float, ...] = ()
+    offset: tuple[float, ...] = ()
 
     @property
     def output_transform(self) -> Affine:
@@ -61,68 +63,104 @@ class SceneJob:
         return self.transform * Affine.translation(self.shift, self.shift) * Affine.scale(self.stride)
 
 
-#: batch buffers kept for reuse (the batch in the model, the one Lightning fetched ahead, read-ahead)
-MAX_BATCH_BUFFERS = 4
+class StripReader:
+    """The windows of one scene's plan, cut from full-width strips decoded once.
+
+    Args:
+        job: the scene and its plan.
+    """
+
+    def __init__(self, job: SceneJob) -> None:
+        self.job = job
+        self.src = rasterio.open(job.path)
+        self.block_rows = int(self.src.block_shapes[0][0])
+        rows = job.plan.read_size + self.block_rows
+        self.strip = np.empty((len(job.indexes), rows, job.width), dtype=self.src.dtypes[0])
+        #: scene rows held in ``strip``: [top, bottom)
+        self.top = self.bottom = 0
+
+    def read(self, chunk: Chunk, out: np.ndarray) -> None:
+        """Copy ``chunk``'s window into ``out`` (size, size, bands); nodata and the outside are NaN."""
+        size, job = self.job.plan.read_size, self.job
+        top, bottom = max(chunk.row, 0), min(chunk.row + size, job.height)
+        left, right = max(chunk.col, 0), min(chunk.col + size, job.width)
+        if (top, left) != (chunk.row, chunk.col) or (bottom, right) != (chunk.row + size, chunk.col + size):
+            out[...] = np.nan
+        if bottom <= top or right <= left:
+            return
+        self._hold(top, bottom)
+        window = self.strip[:, top - self.top : bottom - self.top, left:right]
+        out[top - chunk.row : bottom - chunk.row, left - chunk.col : right - chunk.col] = window.transpose(
+            1, 2, 0
+        )
+
+    def close(self) -> None:
+        """Close the file."""
+        self.src.close()
+
+    def _hold(self, top: int, bottom: int) -> None:
+        """Make ``strip`` hold scene rows [top, bottom): keep the rows already there, decode the rest."""
+        if not self.top <= top <= self.bottom:  # out of order (a worker's share): start afresh
+            self.top = self.bottom = top
+        kept = self.bottom - top
+        if kept > 0 and top > self.top:
+            self.strip[:, :kept] = self.strip[:, top - self.top : self.bottom - self.top]
+        self.top = top
+        if bottom > self.bottom:
+            # whole file blocks: the next strip finds the rest of the last block here
+            end = min(math.ceil(bottom / self.block_rows) * self.block_rows, self.job.height)
+            end = min(end, top + self.strip.shape[1])
+            rows = Window(0, self.bottom, self.job.width, end - self.bottom)
+            target = self.strip[:, self.bottom - top : end - top]
+            self.src.read(self.job.indexes, window=rows, out=target)
+            self.bottom = end
 
 
 class WindowDataset(Dataset[dict[str, Any]]):
-    """Every chunk of every scene of one rank, read as raw reflectance (NaN = nodata).
+    """Every chunk of every scene of one rank, read as raw values (NaN = nodata).
 
     Indexing by a list of indexes (what a ``DataLoader`` does through ``__getitems__``)
-    returns one batch: ``image`` (B, bands, size, size, stored channels-last), ``valid``
-    per output cell, and the ``scene``, ``chunk`` and read ``error`` of each window.
+    returns one batch of one scene: ``image`` (B, bands, size, size, stored
+    channels-last), ``valid`` per output cell, the ``scene`` and ``chunk`` of each window,
+    the read ``error`` of each, and the scene's ``scale`` and ``offset`` to reflectance.
 
     Args:
         jobs: the rank's scenes.
         geometry: the model's geometry (to reduce validity to output cells).
-        read_ahead: read the next batch in a background thread while this one is used.
-        threads: threads decoding blocks (``"ALL_CPUS"`` or a number).
-        block_cache_mb: decoded blocks kept for later windows, per scene, MB.
     """
 
-    def __init__(
-        self,
-        jobs: Sequence[SceneJob],
-        geometry: ModelGeometry,
-        read_ahead: bool = True,
-        threads: str | int = "ALL_CPUS",
-        block_cache_mb: float = 1024,
-    ) -> None:
+    def __init__(self, jobs: Sequence[SceneJob], geometry: ModelGeometry) -> None:
         self.jobs, self.geometry = list(jobs), geometry
-        self.read_ahead, self.block_cache_mb = read_ahead, block_cache_mb
-        self.threads = (os.cpu_count() or 1) if str(threads).upper() == "ALL_CPUS" else int(threads)
         self.starts = list(np.cumsum([0] + [len(job.plan.chunks) for job in jobs])[:-1])
         self.total = sum(len(job.plan.chunks) for job in jobs)
-        self._blocks: dict[tuple[int, int], SceneBlocks] = {}
-        #: decoded units' arrays, passed from scene to scene (fresh pages cost more than decoding)
-        self._unit_arrays: UnitArrays | None = None
-        self._ahead: dict[tuple[int, ...], Future[dict[str, Any]]] = {}
-        self._pool: ThreadPoolExecutor | None = None
-        self._decoders: ThreadPoolExecutor | None = None
-        #: the batches a ``DataLoader`` asks for (:meth:`batches`), which reading ahead follows
-        self.layout: list[list[int]] = []
-        self._layout_position: dict[tuple[int, ...], int] = {}
-        self._batches: list[np.ndarray] = []
-        self._batch_lock: threading.Lock | None = None
+        self._reader: StripReader | None = None
 
     def __len__(self) -> int:
         return self.total
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         batch = self.__getitems__([index])
-        return {key: value[0] for key, value in batch.items()}
+        return {key: value[0] if key not in ("scale", "offset") else value for key, value in batch.items()}
 
     def __getitems__(self, indexes: Sequence[int]) -> dict[str, Any]:
-        """The batch of ``indexes``; starts reading the batch that follows it."""
-        pending = self._ahead.pop(tuple(indexes), None)
-        for missed in self._ahead.values():  # a different order than guessed: drop the guesses
-            missed.cancel()
-        self._ahead.clear()
-        batch = pending.result() if pending is not None else self._read_batch(indexes)
-        following = self._following(indexes)
-        if self.read_ahead and following and get_worker_info() is None:
-            self._ahead[following] = self._executor().submit(self._read_batch, following)
-        return batch
+        """The batch of ``indexes`` (windows of one scene)."""
+        scene = self._scene(indexes[0])
+        job = self.jobs[scene]
+        size = job.plan.read_size
+        pixels = np.empty((len(indexes), size, size, len(job.indexes)), np.float32)
+        error = self._read(scene, [index - self.starts[scene] for index in indexes], pixels)
+        if job.nodata is not None and not math.isnan(job.nodata):
+            pixels[pixels == np.float32(job.nodata)] = np.nan
+        finite = np.isfinite(pixels.sum(axis=3))  # a NaN in any band makes the sum NaN
+        return {
+            "image": torch.from_numpy(pixels).permute(0, 3, 1, 2),
+            "valid": torch.from_numpy(np.stack([output_valid(f, job.plan, self.geometry) for f in finite])),
+            "scene": torch.full((len(indexes),), scene),
+            "chunk": torch.tensor([index - self.starts[scene] for index in indexes]),
+            "error": [error] * len(indexes),
+            "scale": torch.tensor(job.scale, dtype=torch.float64),  # empty: the bundle's
+            "offset": torch.tensor(job.offset, dtype=torch.float64),
+        }
 
     def batches(self, batch_size: int) -> list[list[int]]:
         """Each scene's windows in batches of ``batch_size``; scenes never share a batch.
@@ -131,175 +169,49 @@ class WindowDataset(Dataset[dict[str, Any]]):
         spanning two scenes would make a scene's bytes depend on which other scenes the
         run holds, and a resumed run (which predicts only some) would not repeat an
         uninterrupted one. A run of many scenes smaller than a batch pays for it with
-        partly filled batches. Reading ahead follows this layout.
+        partly filled batches.
         """
-        self.layout = []
-        for scene, job in enumerate(self.jobs):
-            start, count = self.starts[scene], len(job.plan.chunks)
-            self.layout += [
-                list(range(first, min(first + batch_size, start + count)))
-                for first in range(start, start + count, batch_size)
-            ]
-        self._layout_position = {tuple(batch): position for position, batch in enumerate(self.layout)}
-        return self.layout
+        return [
+            list(range(first, min(first + batch_size, start + len(job.plan.chunks))))
+            for start, job in zip(self.starts, self.jobs, strict=True)
+            for first in range(start, start + len(job.plan.chunks), batch_size)
+        ]
 
     def close(self) -> None:
-        """Stop reading ahead, drop the decoded blocks and close every file handle."""
-        for pool in (self._pool, self._decoders):
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = self._decoders = None
-        self._ahead.clear()
-        for blocks in self._blocks.values():
-            blocks.close()
-        self._blocks.clear()
-        if self._unit_arrays is not None:
-            self._unit_arrays.clear()
+        """Close the open scene."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled into worker processes without handles, threads or pending reads."""
-        return {
-            **self.__dict__,
-            "_blocks": {},
-            "_unit_arrays": None,
-            "_ahead": {},
-            "_pool": None,
-            "_decoders": None,
-            "_batches": [],
-            "_batch_lock": None,
-        }
+        """Pickled into worker processes without an open file."""
+        return {**self.__dict__, "_reader": None}
 
-    def _read_batch(self, indexes: Sequence[int]) -> dict[str, Any]:
-        size = self.jobs[self._scene(indexes[0])].plan.read_size
-        # pixel-interleaved like the files, so the batch is already channels-last for the model
-        pixels = self._batch_array((len(indexes), size, size, len(self.jobs[0].indexes)))
-        finite = np.empty(pixels.shape[:3], dtype=bool)
-        scenes, chunks, valids, errors = [], [], [], []
-        for window, window_finite, index in zip(pixels, finite, indexes, strict=True):
-            scene = self._scene(index)
-            number = index - self.starts[scene]
-            errors.append(self._read_into(window, window_finite, scene, number))
-            valids.append(output_valid(window_finite, self.jobs[scene].plan, self.geometry))
-            scenes.append(scene)
-            chunks.append(number)
-        return {
-            "image": torch.from_numpy(pixels).permute(0, 3, 1, 2),
-            "valid": torch.from_numpy(np.stack(valids)),
-            "scene": torch.tensor(scenes),
-            "chunk": torch.tensor(chunks),
-            "error": errors,
-        }
-
-    def _read_into(self, window: np.ndarray, finite: np.ndarray, scene: int, number: int) -> str:
-        """Read chunk ``number`` of ``scene`` into ``window`` (size, size, bands); returns any error."""
+    def _read(self, scene: int, numbers: Sequence[int], pixels: np.ndarray) -> str:
+        """Read chunks ``numbers`` of ``scene`` into ``pixels``; returns the read error, if any."""
         try:
-            self._scene_blocks(scene).read(number, window, finite, self._decoder_pool())
+            reader = self._scene_reader(scene)
+            for number, out in zip(numbers, pixels, strict=True):
+                reader.read(self.jobs[scene].plan.chunks[number], out)
         except rasterio.errors.RasterioError as error:
-            window[...], finite[...] = np.nan, False
+            pixels[...] = np.nan
+            self.close()
             return str(error).splitlines()[0]
         return ""
 
-    def _batch_array(self, shape: tuple[int, ...]) -> np.ndarray:
-        """A batch buffer: one no batch tensor uses any more, or a new one (fresh pages cost more)."""
-        with self._lock():
-            for array in self._batches:
-                # the pool's list, the loop variable and getrefcount's argument: nothing else holds it
-                if array.shape == shape and sys.getrefcount(array) == 3:
-                    return array
-            array = np.empty(shape, np.float32)
-            self._batches = [*self._batches[1 - MAX_BATCH_BUFFERS :], array]
-            return array
-
-    def _lock(self) -> threading.Lock:
-        if self._batch_lock is None:
-            self._batch_lock = threading.Lock()
-        return self._batch_lock
-
-    def _following(self, indexes: Sequence[int]) -> tuple[int, ...]:
-        """The batch expected after ``indexes``: the next of the layout, else the next indexes."""
-        if self.layout:
-            position = self._layout_position.get(tuple(indexes))
-            if position is None or position + 1 == len(self.layout):
-                return ()
-            return tuple(self.layout[position + 1])
-        return tuple(range(indexes[-1] + 1, min(indexes[-1] + 1 + len(indexes), self.total)))
+    def _scene_reader(self, scene: int) -> StripReader:
+        if self._reader is None or self._reader.job is not self.jobs[scene]:
+            self.close()
+            self._reader = StripReader(self.jobs[scene])
+        return self._reader
 
     def _scene(self, index: int) -> int:
         return bisect.bisect_right(self.starts, index) - 1
-
-    def _scene_blocks(self, scene: int) -> SceneBlocks:
-        key = (os.getpid(), scene)  # worker processes each decode their own
-        if key not in self._blocks:
-            for earlier in [k for k in self._blocks if k[1] < scene]:  # scenes are read in order
-                self._blocks.pop(earlier).close()
-            job = self.jobs[scene]
-            windows = [(chunk.row, chunk.col) for chunk in job.plan.chunks]
-            self._blocks[key] = SceneBlocks(
-                job.path,
-                job.indexes,
-                job.nodata,
-                windows,
-                job.plan.read_size,
-                self.block_cache_mb,
-                parallel=self.threads,
-                arrays=self._arrays(),
-            )
-        return self._blocks[key]
-
-    def _arrays(self) -> UnitArrays:
-        if self._unit_arrays is None:
-            self._unit_arrays = UnitArrays()
-        return self._unit_arrays
-
-    def _decoder_pool(self) -> ThreadPoolExecutor | None:
-        if self.threads < 2:
-            return None
-        if self._decoders is None:
-            self._decoders = ThreadPoolExecutor(self.threads, thread_name_prefix="minegeo-decode")
-        return self._decoders
-
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minegeo-read")
-        return self._pool
 
 
 def already_batched(batch: Any) -> Any:
     """The ``DataLoader`` collate function for a dataset whose ``__getitems__`` returns a batch."""
     return batch
-
-
-def read_window(
-    src: Any, indexes: list[int], row: int, col: int, out: np.ndarray, nodata: float | None
-) -> np.ndarray:
-    """Read a square window at (row, col) into ``out``; outside the raster and nodata read as NaN.
-
-    Args:
-        src: an open rasterio dataset.
-        indexes: 1-based bands to read.
-        row: window top (may be negative).
-        col: window left (may be negative).
-        out: float32 array (bands, size, size) to fill.
-        nodata: the source's nodata value.
-
-    Returns:
-        ``out``.
-    """
-    size = out.shape[-1]
-    top, left = max(row, 0), max(col, 0)
-    bottom, right = min(row + size, src.height), min(col + size, src.width)
-    if (top, left, bottom, right) == (row, col, row + size, col + size):
-        src.read(indexes, window=Window(col, row, size, size), out=out)  # decoded in place, no copy
-    else:
-        out[...] = np.nan
-        if bottom > top and right > left:
-            window = Window(left, top, right - left, bottom - top)
-            out[:, top - row : bottom - row, left - col : right - col] = src.read(
-                indexes, window=window, out_dtype=np.float32
-            )
-    if nodata is not None and not np.isnan(nodata):
-        out[out == np.float32(nodata)] = np.nan
-    return out
 
 
 def output_valid(valid: np.ndarray, plan: Plan, geometry: ModelGeometry) -> np.ndarray:

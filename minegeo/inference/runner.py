@@ -117,15 +117,7 @@ def scan(
         enable_progress_bar=settings.progress,
         use_distributed_sampler=False,
     )
-    datamodule = WindowDataModule(
-        todo,
-        geometry,
-        settings.batch_size,
-        settings.num_workers,
-        _read_ahead(settings.read_ahead, trainer),
-        _decode_threads(settings.gdal.threads),
-        settings.block_cache_mb,
-    )
+    datamodule = WindowDataModule(todo, geometry, settings.batch_size, settings.num_workers)
     with rasterio.Env(**gdal_options(settings)):
         trainer.predict(predictor, datamodule=datamodule, return_predictions=False)
     trainer.strategy.barrier()
@@ -225,6 +217,8 @@ def _job(
         geometry.output_stride,
         shift,
         {**tags, "input_hash": input_hash(scene.sources)},
+        bands.scale,
+        bands.offset,
     )
     return job, bands.assumed
 
@@ -245,31 +239,14 @@ def postprocess(
     return finish_run(detections, scenes, out_dir, settings, stages=stages, failed=failed)
 
 
-def _read_ahead(setting: bool | str, trainer: Any) -> bool:
-    """``auto``: read ahead only when the model runs on an accelerator.
-
-    On a CPU the reader takes cores from the model, whose operations split evenly across
-    its threads and wait for the slowest: reading ahead there measured no faster than
-    reading in turn (experiments/README.md).
-    """
-    from lightning.pytorch.accelerators import CPUAccelerator
-
-    if setting == "auto":
-        return not isinstance(trainer.accelerator, CPUAccelerator)
-    return bool(setting)
-
-
-def gdal_options(cfg: PredictSettings | DictConfig) -> dict[str, int]:
-    """GDAL settings of the run: its block cache, process-wide, bounded so wide scenes keep memory flat.
+def gdal_options(cfg: PredictSettings | DictConfig) -> dict[str, int | str]:
+    """GDAL settings of the run: threads decoding a strip's tiles, and a bounded block cache.
 
     rasterio hands an integer ``GDAL_CACHEMAX`` to GDAL as bytes, so the config's MB are
-    converted here (256 once meant a 256-byte cache, which halved the speed of COG writing).
+    converted here.
     """
-    return {"GDAL_CACHEMAX": load_settings(cfg).gdal.cache_mb * 2**20}
-
-
-def _decode_threads(setting: int | str) -> str | int:
-    return "ALL_CPUS" if isinstance(setting, str) else setting
+    gdal = load_settings(cfg).gdal
+    return {"GDAL_CACHEMAX": gdal.cache_mb * 2**20, "GDAL_NUM_THREADS": str(gdal.threads)}
 
 
 def _check_tta(tta: str, geometry: Any) -> str:

@@ -11,8 +11,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
+import numpy as np
 import rasterio
 
 from minegeo.bundle import Preprocessing
@@ -78,6 +80,9 @@ class SceneBands:
     indexes: list[int]
     #: the names taken for a file without band descriptions; None when it has them
     assumed: tuple[str, ...] | None
+    #: stored value -> reflectance per band from the file's scale/offset tags; empty: untagged
+    scale: tuple[float, ...] = ()
+    offset: tuple[float, ...] = ()
 
 
 def check_scene(path: Path, preprocessing: Preprocessing) -> SceneBands:
@@ -89,8 +94,9 @@ def check_scene(path: Path, preprocessing: Preprocessing) -> SceneBands:
     assumed.
 
     Raises:
-        MinegeoInputError: one line for an unreadable file, missing bands or a resolution
-            more than 10% off the checkpoint's.
+        MinegeoInputError: one line for an unreadable file, missing bands, a resolution
+            more than 10% off the checkpoint's, or values that are not what the model
+            reads (digital numbers for a reflectance model, or the reverse).
     """
     with open_raster(path) as src:
         found = match_bands(src, preprocessing.bands, preprocessing.bands, "the checkpoint")
@@ -100,7 +106,68 @@ def check_scene(path: Path, preprocessing: Preprocessing) -> SceneBands:
             raise MinegeoInputError(
                 f"{path}: pixel size {resolution:.2f} m, but the checkpoint was trained at {expected:.2f} m"
             )
-        return SceneBands(found.indexes, None if found.described else found.names)
+        scale, offset = file_scaling(src, found.indexes)
+        check_value_range(path, src, found.indexes, scale or (preprocessing.reflectance_scale,), offset)
+        return SceneBands(found.indexes, None if found.described else found.names, scale, offset)
+
+
+def file_scaling(src: Any, indexes: list[int]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The file's own scale and offset tags for ``indexes``, or empty tuples when it has none."""
+    scale = tuple(float(src.scales[i - 1]) for i in indexes)
+    offset = tuple(float(src.offsets[i - 1]) for i in indexes)
+    if all(value == 1.0 for value in scale) and not any(offset):
+        return (), ()
+    return scale, offset
+
+
+#: reflectance above this (99th percentile of a scene) is digital numbers: TOA reflectance of
+#: clouds and snow stays below 2, DN of dark land exceed 100
+DN_ABOVE = 20.0
+#: reflectance below this at the 99th percentile is reflectance scaled again as if it were DN
+REFLECTANCE_BELOW = 0.01
+#: blocks sampled for the value check (cheap: a few of a scene's thousands)
+SAMPLED_BLOCKS = 4
+
+
+def check_value_range(
+    path: Path, src: Any, indexes: list[int], scale: tuple[float, ...], offset: tuple[float, ...]
+) -> None:
+    """Refuse a scene whose values, scaled as the model reads them, are not reflectance.
+
+    Sentinel-2 products and uint16 exports hold digital numbers (reflectance x 10000); a
+    model trained on reflectance reads them as very bright clouds and predicts garbage.
+
+    Raises:
+        MinegeoInputError: naming the file, what its values look like and what to do.
+    """
+    p99 = _sampled_percentile(src, indexes)
+    if p99 is None:
+        return
+    reflectance = p99 * max(scale) + (max(offset) if offset else 0.0)
+    if reflectance > DN_ABOVE:
+        raise MinegeoInputError(
+            f"{path}: values look like digital numbers (99th percentile {p99:g}, {reflectance:g} as "
+            f"the model reads them) but the model expects reflectance; tag the file's scale "
+            f"(gdal_edit.py -scale 0.0001) or use a model trained on digital numbers"
+        )
+    if 0 < reflectance < REFLECTANCE_BELOW:
+        raise MinegeoInputError(
+            f"{path}: values look like reflectance (99th percentile {p99:g}) but the model reads "
+            f"digital numbers (scale {max(scale):g}); use a model trained on reflectance"
+        )
+
+
+def _sampled_percentile(src: Any, indexes: list[int]) -> float | None:
+    """The 99th percentile of the valid values of a few blocks spread over the scene (None: no data)."""
+    windows = [window for _, window in src.block_windows(1)]
+    step = max(1, len(windows) // SAMPLED_BLOCKS)
+    values = []
+    for window in windows[step // 2 :: step][:SAMPLED_BLOCKS]:
+        block = src.read(indexes, window=window, masked=True).astype(np.float64)
+        values.append(block.compressed())
+    finite = np.concatenate(values) if values else np.empty(0)
+    finite = finite[np.isfinite(finite)]
+    return float(np.percentile(finite, 99)) if finite.size else None
 
 
 def write_mosaic_vrt(sources: list[Path], target: Path) -> Path:

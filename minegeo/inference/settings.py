@@ -37,7 +37,6 @@ Precision = Literal["32-true", "32", "64-true", "64", "bf16-mixed", "bf16-true",
 Auto = Literal["auto", True, False]
 #: what the keys that take a word or a value accept (OmegaConf reports only the type)
 _EXPECTED = {
-    "read_ahead": "one of auto, true, false",
     "change": "one of auto, true, false",
     "gdal.threads": "ALL_CPUS or a whole number >= 1",
 }
@@ -61,7 +60,7 @@ def _at_least(key: str, value: int | float | None, low: float, what: str = "a wh
 class GdalSettings:
     """GDAL inside the run."""
 
-    #: threads decoding blocks, each with its own GDAL handle: ALL_CPUS or a count
+    #: threads decoding a strip's tiles (GDAL_NUM_THREADS): ALL_CPUS or a count
     threads: int | str = "ALL_CPUS"
     #: GDAL's own block cache, MB (process-wide)
     cache_mb: int = 64
@@ -160,8 +159,6 @@ class PredictSettings:
     fcn_cells: int = 48
     batch_size: int = 4
     num_workers: int = 0
-    read_ahead: bool | str = "auto"
-    block_cache_mb: int = 1024
     gdal: GdalSettings = field(default_factory=GdalSettings)
     tta: str = "none"
     reuse_freed_memory: bool = True
@@ -196,7 +193,6 @@ class PredictSettings:
             ("precision", Precision),
         ):
             _choose(key, getattr(self, key), choices)
-        _choose("read_ahead", self.read_ahead, Auto)
         _choose("change", self.change, Auto)
         high = MAX_LEVEL.get(self.compress)
         if high is not None and self.compress_level is not None and not 1 <= self.compress_level <= high:
@@ -231,7 +227,6 @@ class PredictSettings:
         _at_least("fcn_cells", self.fcn_cells, 1)
         _at_least("batch_size", self.batch_size, 1)
         _at_least("num_workers", self.num_workers, 0)
-        _at_least("block_cache_mb", self.block_cache_mb, 0)
 
 
 def load_settings(cfg: PredictSettings | DictConfig | Mapping[str, Any]) -> PredictSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 from pathlib import Path
 
@@ -178,6 +179,64 @@ def test_resolution_mismatch_names_both(
     assert "pixel size 20.00 m, but the checkpoint was trained at 10.00 m" in capsys.readouterr().err
 
 
+def _digital_numbers(path: Path, reflectance: np.ndarray, scale_tag: bool) -> Path:
+    """``reflectance`` as a uint16 scene of digital numbers (x 10000, nodata 0)."""
+    digital = np.nan_to_num(reflectance * 10000, nan=0).round().astype(np.uint16)
+    with rasterio.open(write_scene(tmp := path.with_suffix(".f.tif"), reflectance)) as src:
+        profile = {**src.profile, "dtype": "uint16", "nodata": 0}
+        names = src.descriptions
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(digital)
+        dst.descriptions = names
+        if scale_tag:
+            dst.scales = (1e-4,) * len(names)
+    tmp.unlink()
+    return path
+
+
+def test_uint16_digital_numbers_with_a_scale_tag_predict_like_reflectance(
+    tmp_path: Path, unet_ckpt: Path
+) -> None:
+    reflectance = (0.01 + np.random.default_rng(0).random((12, 64, 64), dtype=np.float32)).round(4)
+    reflectance[:, :10, :10] = np.nan  # digital number 0: nodata
+    for folder in ("f", "d"):
+        (tmp_path / folder).mkdir()
+    write_scene(tmp_path / "f" / "s.tif", reflectance)
+    _digital_numbers(tmp_path / "d" / "s.tif", reflectance, scale_tag=True)
+    run_predict(predict_config(unet_ckpt, tmp_path / "f", tmp_path / "out_f"))
+    run_predict(predict_config(unet_ckpt, tmp_path / "d", tmp_path / "out_d"))
+    digital, float32 = _read(tmp_path / "out_d" / "s.prob.tif"), _read(tmp_path / "out_f" / "s.prob.tif")
+    np.testing.assert_allclose(digital, float32, atol=1e-4)
+    assert np.isnan(digital[:, :10, :10]).all()
+
+
+def test_digital_numbers_for_a_reflectance_model_are_refused_in_one_line(
+    tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reflectance = np.random.default_rng(0).random((12, 64, 64), dtype=np.float32)
+    scene = _digital_numbers(tmp_path / "dn.tif", reflectance, scale_tag=False)
+    assert run_predict(predict_config(unet_ckpt, scene, tmp_path / "out")) == 2
+    error = capsys.readouterr().err
+    assert "dn.tif: values look like digital numbers" in error and "expects reflectance" in error
+    assert not list((tmp_path / "out").glob("*.prob.tif"))
+
+
+def test_reflectance_for_a_digital_number_model_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    torch.manual_seed(0)
+    model = DiscoveryFCN(padding="valid")
+    config = {"_target_": "minegeo.models.DiscoveryFCN", "padding": "valid"}
+    dn_pre = dataclasses.replace(PRE, reflectance_scale=1e-4)
+    ckpt = tmp_path / "dn.ckpt"
+    save_bundle(
+        ckpt, Bundle("classification", ("mine", "not_mine"), 201, dn_pre, model.geometry, config), model
+    )
+    scene = random_scene(tmp_path / "r.tif", 240, 240)
+    assert run_predict(predict_config(ckpt, scene, tmp_path / "out")) == 2
+    assert "r.tif: values look like reflectance" in capsys.readouterr().err
+
+
 def test_corrupt_scene_is_skipped_and_others_done(
     tmp_path: Path, unet_ckpt: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -278,18 +337,7 @@ def test_flip_tta_keeps_probabilities_valid(tmp_path: Path, unet_ckpt: Path) -> 
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-5)
 
 
-def test_in_place_normalisation_matches_the_bundle_contract() -> None:
-    from minegeo.bundle import Preprocessing
-    from minegeo.inference.engine import normalize_
-
-    pre = Preprocessing(bands=("a", "b"), mean=(0.1, 0.2), std=(0.5, 2.0), reflectance_scale=1e-4)
-    raw = torch.rand(2, 2, 8, 8) * 1e4
-    raw[0, 1, 2, 3] = float("nan")
-    expected, _ = pre.normalize(raw.clone())
-    torch.testing.assert_close(normalize_(raw, pre), expected)
-
-
-ENGINE_SETTINGS = [{"read_ahead": True}, {"channels_last": False}, {"gdal": {"threads": 1}}]
+ENGINE_SETTINGS = [{"num_workers": 1}, {"channels_last": False}, {"gdal": {"threads": 1}}]
 
 
 @pytest.mark.parametrize("settings", ENGINE_SETTINGS)
@@ -304,10 +352,10 @@ def test_engine_settings_do_not_change_probabilities(
     )
 
 
-def test_read_ahead_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -> None:
+def test_a_reader_process_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -> None:
     scene = random_scene(tmp_path / "s.tif", 215 + 27 * 9, 215 + 27 * 7)
-    run_predict(predict_config(fcn_ckpt, scene, tmp_path / "turn", read_ahead=False, batch_size=3))
-    run_predict(predict_config(fcn_ckpt, scene, tmp_path / "ahead", read_ahead=True, batch_size=3))
+    run_predict(predict_config(fcn_ckpt, scene, tmp_path / "turn", num_workers=0, batch_size=3))
+    run_predict(predict_config(fcn_ckpt, scene, tmp_path / "ahead", num_workers=1, batch_size=3))
     ahead, turn = _read(tmp_path / "ahead" / "s.prob.tif"), _read(tmp_path / "turn" / "s.prob.tif")
     np.testing.assert_array_equal(ahead, turn)
 
@@ -316,7 +364,6 @@ def test_read_ahead_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -
     ("setting", "message"),
     [
         ({"gdal": {"threads": "many"}}, "gdal.threads=many: expected ALL_CPUS or a whole number"),
-        ({"block_cache_mb": "1GB"}, "block_cache_mb=1GB: expected a whole number"),
         ({"compress_level": -3}, "compress_level=-3: expected a whole number from 1 to 12 for deflate"),
         ({"gdal": {"cache_mb": "lots"}}, "gdal.cache_mb=lots: expected a whole number"),
         ({"reuse_freed_memory": "sometimes"}, "reuse_freed_memory=sometimes: expected true or false"),
@@ -340,12 +387,6 @@ def test_gdal_cache_gets_the_configured_megabytes(tmp_path: Path) -> None:
     cfg = predict_config(tmp_path / "model.ckpt", tmp_path, tmp_path / "out", gdal={"cache_mb": 48})
     with rasterio.Env(**gdal_options(cfg)):
         assert gdal.GDALGetCacheMax64() == 48 * 2**20
-
-
-def test_bad_read_ahead_names_the_setting(tmp_path: Path, unet_ckpt: Path) -> None:
-    scene = random_scene(tmp_path / "s.tif", 64, 64)
-    with pytest.raises(MinegeoInputError, match="read_ahead=sometimes"):
-        run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", read_ahead="sometimes"))
 
 
 @pytest.mark.slow

@@ -47,7 +47,6 @@ def test_predict_yaml_matches_the_schema() -> None:
         ({"dtype": "int16"}, "dtype=int16: expected one of uint8, float32"),
         ({"compress": "jpeg"}, "compress=jpeg: expected one of deflate, lzw, zstd, none"),
         ({"precision": "8-bit"}, "precision=8-bit: expected one of 32-true"),
-        ({"read_ahead": "sometimes"}, "read_ahead=sometimes: expected one of auto, true, false"),
         ({"change": "maybe"}, "change=maybe: expected one of auto, true, false"),
         ({"mosaic": "maybe"}, "mosaic=maybe: expected true or false"),
         ({"oretype": {"batch_size": 0}}, "oretype.batch_size=0: expected a whole number >= 1"),
