@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import rasterio
+from rasterio.windows import Window
 
 from minegeo.bundle import Preprocessing
 from minegeo.datasets.raster import match_bands, open_raster, pixel_size_m
@@ -125,8 +126,9 @@ def file_scaling(src: Any, indexes: list[int]) -> tuple[tuple[float, ...], tuple
 DN_ABOVE = 20.0
 #: reflectance below this at the 99th percentile is reflectance scaled again as if it were DN
 REFLECTANCE_BELOW = 0.01
-#: blocks sampled for the value check (cheap: a few of a scene's thousands)
+#: the value check reads a corner of this many blocks spread over the scene, this many px a side
 SAMPLED_BLOCKS = 4
+SAMPLE_PX = 128
 
 
 def check_value_range(
@@ -158,16 +160,18 @@ def check_value_range(
 
 
 def _sampled_percentile(src: Any, indexes: list[int]) -> float | None:
-    """The 99th percentile of the valid values of a few blocks spread over the scene (None: no data)."""
-    windows = [window for _, window in src.block_windows(1)]
-    step = max(1, len(windows) // SAMPLED_BLOCKS)
+    """The 99th percentile of valid values in a few small windows spread over the scene (None: no data)."""
+    blocks = [window for _, window in src.block_windows(1)]
+    step = max(1, len(blocks) // SAMPLED_BLOCKS)
     values = []
-    for window in windows[step // 2 :: step][:SAMPLED_BLOCKS]:
-        block = src.read(indexes, window=window, masked=True).astype(np.float64)
-        values.append(block.compressed())
-    finite = np.concatenate(values) if values else np.empty(0)
-    finite = finite[np.isfinite(finite)]
-    return float(np.percentile(finite, 99)) if finite.size else None
+    for block in blocks[step // 2 :: step][:SAMPLED_BLOCKS]:
+        corner = Window(
+            block.col_off, block.row_off, min(block.width, SAMPLE_PX), min(block.height, SAMPLE_PX)
+        )
+        values.append(src.read(indexes, window=corner).ravel().astype(np.float64))
+    sample = np.concatenate(values)
+    valid = np.isfinite(sample) & (sample != src.nodata if src.nodata is not None else True)
+    return float(np.percentile(sample[valid], 99)) if valid.any() else None
 
 
 def write_mosaic_vrt(sources: list[Path], target: Path) -> Path:
