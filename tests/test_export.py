@@ -51,3 +51,19 @@ def test_bad_input_exits_with_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: missing.csv: file not found; expected a CSV, ANM's TSV or a vector file"
     ]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("dtype=int8", "error: dtype=int8: expected one of float32, uint16"),
+        ("collection.id=COPERNICUS/S2", "error: collection.id 'COPERNICUS/S2' has no band group; expected"),
+    ],
+)
+def test_bad_dtype_or_collection_exits_with_one_line(
+    tmp_path: Path, points: Path, override: str, message: str
+) -> None:
+    result = export(tmp_path, f"points={points.name}", "dry_run=true", "out=plan", override)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(message)

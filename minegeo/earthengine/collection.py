@@ -17,30 +17,42 @@ Cloud masking, per image before the median:
   works on scenes of either kind. (The paper's notebook tested bits 3 and 5, which QA60
   never sets, so its mask kept every cloud.)
 - ``none``: no mask (the median alone removes transient clouds).
+
+Bands: the collection's own band group by default (L1C: all 13; L2A has no B10), or any
+subset named. Values: float32 reflectance (DN / 10000), or ``uint16`` digital numbers as
+Sentinel-2 stores them, half the bytes; the manifest records each task's scale and nodata.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from minegeo import SENTINEL2_BANDS
+from minegeo import BAND_GROUPS, SENTINEL2_L1C_BANDS
 from minegeo.errors import MinegeoInputError
 
 __all__ = [
     "CIRRUS_BIT",
     "CLOUD_SCORE_PLUS",
     "COLLECTIONS",
+    "COLLECTION_BANDS",
+    "ENCODINGS",
     "OPAQUE_BIT",
     "CompositeSpec",
+    "Encoding",
     "cloud_masker",
+    "collection_bands",
     "composite",
     "flag_bands",
 ]
 
-#: Sentinel-2 collections the composite may start from (L1C top of atmosphere, L2A surface).
-COLLECTIONS = ("COPERNICUS/S2_HARMONIZED", "COPERNICUS/S2_SR_HARMONIZED")
+#: The band group (``conf/bands/``) of each Sentinel-2 collection minegeo knows: L1C top of
+#: atmosphere holds all 13 bands, L2A surface reflectance all but B10 (cirrus).
+COLLECTION_BANDS = {"COPERNICUS/S2_HARMONIZED": "l1c", "COPERNICUS/S2_SR_HARMONIZED": "l2a"}
+#: Collections whose bands minegeo knows; any other needs ``collection.bands``.
+COLLECTIONS = tuple(COLLECTION_BANDS)
 #: Cloud Score+ collection, with images sharing Sentinel-2's ``system:index``.
 CLOUD_SCORE_PLUS = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
 #: QA60 bit for opaque clouds.
@@ -52,11 +64,31 @@ MSK_CLASSI_FROM = dt.date(2022, 1, 25)
 #: Cloud flag bands of scenes processed from `MSK_CLASSI_FROM` on (0 clear, 1 flagged).
 MSK_CLASSI_BANDS = ("MSK_CLASSI_OPAQUE", "MSK_CLASSI_CIRRUS")
 #: Every band a composite may carry (Sentinel-2 L1C/L2A spectral bands).
-KNOWN_BANDS = (*SENTINEL2_BANDS, "B8A")
+KNOWN_BANDS = SENTINEL2_L1C_BANDS
 #: Digital numbers per unit reflectance in Sentinel-2 products.
 REFLECTANCE_SCALE = 10_000
 
 CloudMask = Literal["qa60", "cloud_score_plus", "none"]
+ExportDtype = Literal["float32", "uint16"]
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How an export stores reflectance: ``reflectance = value * value_scale + value_offset``."""
+
+    dtype: ExportDtype
+    bytes_per_value: int
+    value_scale: float
+    value_offset: float = 0.0
+    #: The value of pixels without a clear view (None: Earth Engine's default, undeclared).
+    nodata: float | None = None
+
+
+#: The encodings an export may use: reflectance, or digital numbers in half the bytes.
+ENCODINGS: dict[str, Encoding] = {
+    "float32": Encoding("float32", 4, 1.0),
+    "uint16": Encoding("uint16", 2, 1 / REFLECTANCE_SCALE, nodata=0),
+}
 
 
 @dataclass(frozen=True)
@@ -73,13 +105,15 @@ class CompositeSpec:
     cloud_mask: CloudMask = "cloud_score_plus"
     #: Least Cloud Score+ ``cs_cdf`` kept (0..1) when ``cloud_mask="cloud_score_plus"``.
     cs_threshold: float = 0.6
-    bands: tuple[str, ...] = field(default=SENTINEL2_BANDS)
+    #: The exported bands (`collection_bands` gives the collection's own).
+    bands: tuple[str, ...] = field(default=BAND_GROUPS["l1c"])
+    dtype: ExportDtype = "float32"
 
     def __post_init__(self) -> None:
-        if self.collection not in COLLECTIONS:
-            raise MinegeoInputError(
-                f"collection.id {self.collection!r} is not supported; expected one of {COLLECTIONS}"
-            )
+        if not self.collection:
+            raise MinegeoInputError("collection.id is empty; expected an Earth Engine collection id")
+        if self.dtype not in ENCODINGS:
+            raise MinegeoInputError(f"dtype={self.dtype}: expected one of {', '.join(ENCODINGS)}")
         if self.cloud_mask not in ("qa60", "cloud_score_plus", "none"):
             raise MinegeoInputError(
                 f"collection.cloud_mask {self.cloud_mask!r} is not valid; "
@@ -90,6 +124,7 @@ class CompositeSpec:
             raise MinegeoInputError(
                 f"collection.bands {list(self.bands)} is not valid; expected a subset of {KNOWN_BANDS}"
             )
+        _check_collection_has(self.collection, self.bands)
         try:
             ordered = dt.date.fromisoformat(self.start) < dt.date.fromisoformat(self.end)
         except ValueError:
@@ -103,6 +138,41 @@ class CompositeSpec:
             raise MinegeoInputError(
                 f"collection.cs_threshold {self.cs_threshold} is not valid; expected 0..1"
             )
+
+
+def collection_bands(collection: str, bands: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The bands to export: ``bands`` when given, else the collection's band group.
+
+    Args:
+        collection: the Earth Engine collection id.
+        bands: the configured bands, or None for the collection's own.
+
+    Returns:
+        the band names, in export order.
+
+    Raises:
+        MinegeoInputError: for an unknown collection and no bands.
+    """
+    if bands:
+        return tuple(bands)
+    group = COLLECTION_BANDS.get(collection)
+    if group is None:
+        raise MinegeoInputError(
+            f"collection.id {collection!r} has no band group; expected collection.bands=[...] "
+            f"or a collection of {list(COLLECTIONS)}"
+        )
+    return BAND_GROUPS[group]
+
+
+def _check_collection_has(collection: str, bands: Sequence[str]) -> None:
+    """Refuse bands a known collection lacks, before Earth Engine fails every task on them."""
+    group = COLLECTION_BANDS.get(collection)
+    lacking = [band for band in bands if group is not None and band not in BAND_GROUPS[group]]
+    if lacking:
+        raise MinegeoInputError(
+            f"collection.bands has {','.join(lacking)}, which {collection} ({group}) lacks; "
+            f"expected some of {','.join(BAND_GROUPS[str(group)])} (or collection.bands=null for all)"
+        )
 
 
 def flag_bands(spec: CompositeSpec) -> tuple[str, ...]:
@@ -161,7 +231,7 @@ def _flag_masker(ee: Any, bands: tuple[str, ...]) -> Any:
 
 
 def composite(ee: Any, spec: CompositeSpec, region: Any) -> Any:
-    """Median composite of the cloud-masked scenes over ``region``, as float32 reflectance.
+    """Median composite of the cloud-masked scenes over ``region``, in ``spec.dtype``.
 
     Args:
         ee: the Earth Engine module (or a fake).
@@ -169,7 +239,8 @@ def composite(ee: Any, spec: CompositeSpec, region: Any) -> Any:
         region: an ``ee.Geometry`` the scenes must touch.
 
     Returns:
-        an ``ee.Image`` with ``spec.bands``, reflectance in 0..1 (DN / 10000), float32.
+        an ``ee.Image`` with ``spec.bands``: float32 reflectance in 0..1 (DN / 10000), or
+        uint16 digital numbers 1..65535 (see `ENCODINGS`).
     """
     scenes = (
         ee.ImageCollection(spec.collection)
@@ -182,4 +253,9 @@ def composite(ee: Any, spec: CompositeSpec, region: Any) -> Any:
     masker = cloud_masker(ee, spec)
     if masker is not None:
         scenes = scenes.map(masker)
-    return scenes.select(list(spec.bands)).median().divide(REFLECTANCE_SCALE).toFloat()
+    median = scenes.select(list(spec.bands)).median()
+    if spec.dtype == "uint16":
+        # 0 is the nodata value; a valid pixel at DN 0 (the harmonised collections shift
+        # newer scenes' DN down and clip at 0) stays valid as 1, i.e. 1e-4 reflectance.
+        return median.round().clamp(1, 65535).toUint16()
+    return median.divide(REFLECTANCE_SCALE).toFloat()

@@ -1,7 +1,7 @@
 """Export tasks as plain data: what each task exports, where to, and how big it will be.
 
 Planning needs no Earth Engine: it turns patch regions and scan tiles into ``ExportTask``
-rows (geometry, CRS, grid, bands, pixel counts, estimated bytes, destination), which the
+rows (geometry, CRS, grid, bands, encoding, pixel counts, estimated bytes, destination), which the
 dry run writes to ``manifest.csv`` and the real run submits.
 
 With periods, every region or tile becomes one task per period, named
@@ -20,6 +20,7 @@ from typing import Literal
 import shapely
 from pyproj import CRS, Transformer
 
+from minegeo.earthengine.collection import ENCODINGS, Encoding, ExportDtype
 from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE, utm_epsg
 from minegeo.earthengine.grid import ScanTile
 from minegeo.earthengine.names import sanitize_name
@@ -27,14 +28,12 @@ from minegeo.earthengine.regions import PatchRegion
 from minegeo.errors import MinegeoInputError
 from minegeo.periods import Period
 
-__all__ = ["BYTES_PER_VALUE", "Destination", "ExportTask", "pixel_grid", "plan_tasks", "resolve_crs"]
+__all__ = ["Destination", "ExportTask", "pixel_grid", "plan_tasks", "resolve_crs"]
 
 #: An affine pixel grid as Earth Engine's ``crsTransform`` takes it:
 #: (x scale, x shear, x origin, y shear, y scale, y origin).
 Transform = tuple[float, float, float, float, float, float]
 
-#: Exports are float32 reflectance.
-BYTES_PER_VALUE = 4
 #: Folder (Drive) or path segment (Cloud Storage) of scan tiles.
 SCAN_GROUP = "scan"
 
@@ -108,6 +107,12 @@ class ExportTask:
     crs_transform: Transform
     #: The period whose composite this task exports (None: the collection's dates).
     period: Period | None = None
+    dtype: ExportDtype = "float32"
+
+    @property
+    def encoding(self) -> Encoding:
+        """How the file stores reflectance (its scale and nodata value)."""
+        return ENCODINGS[self.dtype]
 
     @property
     def pixels(self) -> int:
@@ -116,8 +121,8 @@ class ExportTask:
 
     @property
     def estimated_bytes(self) -> int:
-        """Uncompressed float32 size of the file."""
-        return self.pixels * len(self.bands) * BYTES_PER_VALUE
+        """Uncompressed size of the file."""
+        return self.pixels * len(self.bands) * self.encoding.bytes_per_value
 
     @property
     def wkt(self) -> str:
@@ -214,6 +219,7 @@ def plan_tasks(
     scale: float,
     bands: tuple[str, ...],
     periods: Sequence[Period] = (),
+    dtype: ExportDtype = "float32",
 ) -> list[ExportTask]:
     """Turn patch regions or scan tiles into export tasks, one per period of each.
 
@@ -225,12 +231,13 @@ def plan_tasks(
         bands: the exported bands.
         periods: the periods to export (names ``<name>.<period>``); none: one task per
             item, named after it, from the collection's dates.
+        dtype: ``float32`` reflectance or ``uint16`` digital numbers.
 
     Returns:
         the tasks, period by period, items in order within each.
     """
     chosen: Sequence[Period | None] = periods or [None]
-    return [_task(item, destination, crs, scale, bands, period) for period in chosen for item in items]
+    return [_task(item, destination, crs, scale, bands, period, dtype) for period in chosen for item in items]
 
 
 def _task(
@@ -240,6 +247,7 @@ def _task(
     scale: float,
     bands: tuple[str, ...],
     period: Period | None,
+    dtype: ExportDtype,
 ) -> ExportTask:
     kind: Literal["patch", "tile"] = "patch" if isinstance(item, PatchRegion) else "tile"
     group = item.label if isinstance(item, PatchRegion) else SCAN_GROUP
@@ -262,4 +270,5 @@ def _task(
         destination.uri(container, file_prefix),
         transform,
         period,
+        dtype,
     )

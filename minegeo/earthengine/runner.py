@@ -18,7 +18,7 @@ import shapely
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from minegeo.earthengine import auth
-from minegeo.earthengine.collection import CompositeSpec
+from minegeo.earthengine.collection import CompositeSpec, collection_bands
 from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE
 from minegeo.earthengine.grid import ScanTile, read_aoi, scan_grid
 from minegeo.earthengine.manifest import merge_manifest, read_manifest, write_manifest
@@ -48,6 +48,7 @@ class ExportSummary:
     pixels: int
     estimated_bytes: int
     by_group: dict[str, int]
+    dtype: str = "float32"
     states: dict[str, int] = field(default_factory=dict)
     #: Labels of the exported periods (empty: one composite from the collection's dates).
     periods: list[str] = field(default_factory=list)
@@ -58,7 +59,7 @@ class ExportSummary:
         lines = [
             f"tasks: {self.tasks} ({groups})",
             f"pixels: {self.pixels:,} per band",
-            f"estimated size: {_human_bytes(self.estimated_bytes)} (float32, uncompressed)",
+            f"estimated size: {_human_bytes(self.estimated_bytes)} ({self.dtype}, uncompressed)",
             f"manifest: {self.manifest}",
         ]
         if self.periods:
@@ -75,15 +76,20 @@ def _human_bytes(count: int) -> str:
 
 
 def composite_spec(cfg: DictConfig) -> CompositeSpec:
-    """The composite spec of the ``collection`` config group."""
+    """The composite spec of the export config: its ``collection`` and ``dtype``.
+
+    Bands left null are the collection's own band group (L1C: 13, L2A: 12).
+    """
+    collection = cfg.collection
     return CompositeSpec(
-        collection=cfg.id,
-        start=str(cfg.start),
-        end=str(cfg.end),
-        max_cloud_percentage=float(cfg.max_cloud_percentage),
-        cloud_mask=cfg.cloud_mask,
-        cs_threshold=float(cfg.cs_threshold),
-        bands=tuple(cfg.bands),
+        collection=str(collection.id),
+        start=str(collection.start),
+        end=str(collection.end),
+        max_cloud_percentage=float(collection.max_cloud_percentage),
+        cloud_mask=collection.cloud_mask,
+        cs_threshold=float(collection.cs_threshold),
+        bands=collection_bands(str(collection.id), collection.bands),
+        dtype=cfg.dtype,
     )
 
 
@@ -113,13 +119,15 @@ def plan_from_config(cfg: DictConfig) -> list[ExportTask]:
             "nothing to export: points and aoi are both empty; expected points=<file> and/or aoi.path, "
             "aoi.bbox or aoi.state"
         )
+    spec = composite_spec(cfg)
     return plan_tasks(
         items,
         Destination(**OmegaConf.to_container(cfg.destination)),  # type: ignore[arg-type]
         cfg.collection.crs,
         float(cfg.collection.scale),
-        composite_spec(cfg.collection).bands,
+        spec.bands,
         export_periods(cfg.periods),
+        spec.dtype,
     )
 
 
@@ -202,7 +210,7 @@ def run_export(cfg: DictConfig, ee: Any = None, sleep: Callable[[float], None] =
     auth.initialize(
         ee, auth.resolve_project(cfg.auth.project), auth.resolve_key_path(cfg.auth.service_account_key)
     )
-    spec = composite_spec(cfg.collection)
+    spec = composite_spec(cfg)
     destination = Destination(**OmegaConf.to_container(cfg.destination))  # type: ignore[arg-type]
     policy = TaskPolicy(
         max_active=int(cfg.tasks.max_active),
@@ -228,6 +236,7 @@ def _summarise(out: Path, manifest: Path, tasks: list[ExportTask]) -> ExportSumm
         pixels=sum(task.pixels for task in tasks),
         estimated_bytes=sum(task.estimated_bytes for task in tasks),
         by_group=by_group,
+        dtype=tasks[0].dtype,
         states={},
         periods=sorted({task.period.label for task in tasks if task.period}),
     )

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from minegeo.earthengine.collection import CompositeSpec, composite
+from minegeo.earthengine.collection import ENCODINGS, CompositeSpec, composite
 from minegeo.earthengine.manifest import ACTIVE_STATES, Row, needs_submission, stamp, write_manifest
 from minegeo.earthengine.plan import Destination, ExportTask
 from minegeo.errors import MinegeoInputError
@@ -112,6 +112,9 @@ def build_export(ee: Any, task: ExportTask, spec: CompositeSpec, destination: De
         "maxPixels": MAX_PIXELS,
         "fileFormat": "GeoTIFF",
     }
+    nodata = ENCODINGS[spec.dtype].nodata
+    if nodata is not None:
+        arguments["formatOptions"] = {"noData": nodata}
     if destination.kind == "drive":
         return ee.batch.Export.image.toDrive(folder=task.container, **arguments)
     return ee.batch.Export.image.toCloudStorage(bucket=task.container, **arguments)

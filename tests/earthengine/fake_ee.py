@@ -6,6 +6,11 @@ given to a call (``ImageCollection.map(fn)``) are traced with a placeholder imag
 mapped expression is recorded too. Batch tasks and ``ee.data.listOperations`` are
 scripted: ``start_errors`` are raised by successive ``start()`` calls, and started tasks
 appear in the listing with the state in ``states`` (RUNNING by default).
+
+The fake knows each collection's bands (``COLLECTION_BANDS``, as Earth Engine's catalog
+lists them) and follows them along an image's chain (``bands_of``): selecting a band the
+image lacks raises Earth Engine's error, and a started task whose image does so is FAILED
+with its message, as Earth Engine accepts the task and fails it when it runs.
 """
 
 from __future__ import annotations
@@ -61,13 +66,7 @@ class Traced:
 
 def chain(expr: Any) -> list[str]:
     """Names of the calls from the root to ``expr`` (``["ImageCollection", "filterDate", ...]``)."""
-    names = []
-    node = expr
-    while isinstance(node, Expr):
-        if isinstance(node, Call):
-            names.append(node.name)
-        node = node.receiver
-    return names[::-1]
+    return [call.name for call in _calls(expr)]
 
 
 def step(expr: Any, name: str) -> Call:
@@ -108,6 +107,54 @@ class FakeEEError(Exception):
     """Stands in for ``ee.EEException``."""
 
 
+_QA = ("QA10", "QA20", "QA60", "MSK_CLASSI_OPAQUE", "MSK_CLASSI_CIRRUS", "MSK_CLASSI_SNOW_ICE")
+_L2A = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12")
+#: The bands of each collection an image may start from (Earth Engine's catalog).
+COLLECTION_BANDS: dict[str, tuple[str, ...]] = {
+    "COPERNICUS/S2_HARMONIZED": (*_L2A[:10], "B10", *_L2A[10:], *_QA),
+    "COPERNICUS/S2_SR_HARMONIZED": (
+        *_L2A,
+        *("AOT", "WVP", "SCL", "TCI_R", "TCI_G", "TCI_B", "MSK_CLDPRB", "MSK_SNWPRB"),
+        *_QA,
+    ),
+    "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED": ("cs", "cs_cdf"),
+}
+
+
+def bands_of(expr: Any) -> tuple[str, ...]:
+    """The bands of an image built along ``expr``'s chain from ``ImageCollection(id)``.
+
+    ``linkCollection`` adds the linked bands, ``select`` keeps the named ones.
+
+    Raises:
+        FakeEEError: as Earth Engine words it, for a selected band the image lacks.
+    """
+    bands: tuple[str, ...] = ()
+    for call in _calls(expr):
+        if call.name == "ImageCollection":
+            bands = COLLECTION_BANDS[call.args[0]]
+        elif call.name == "linkCollection":
+            bands = (*bands, *call.args[1])
+        elif call.name == "select":
+            wanted = call.args[0] if isinstance(call.args[0], list) else list(call.args)
+            missing = [band for band in wanted if band not in bands]
+            if missing:
+                raise FakeEEError(f"Image.select: Pattern '{missing[0]}' did not match any bands.")
+            bands = tuple(wanted)
+    return bands
+
+
+def _calls(expr: Any) -> list[Call]:
+    """The calls from the root to ``expr``, in order (receivers only, not arguments)."""
+    calls = []
+    node = expr
+    while isinstance(node, Expr):
+        if isinstance(node, Call):
+            calls.append(node)
+        node = node.receiver
+    return calls[::-1]
+
+
 @dataclass
 class FakeTask:
     """A batch task returned by ``Export.image.to*``."""
@@ -122,6 +169,10 @@ class FakeTask:
             raise self.fake.start_errors.pop(0)
         self.id = f"TASK{len(self.fake.started) + 1:04d}"
         self.fake.started.append(self)
+        try:
+            bands_of(self.call.kwargs.get("image"))
+        except FakeEEError as error:
+            self.fake.failures[self.id] = str(error)
 
 
 @dataclass
@@ -137,6 +188,8 @@ class FakeEE:
     states: dict[str, str] = field(default_factory=dict)
     #: Operation state given to newly started tasks.
     default_state: str = "RUNNING"
+    #: Task id -> the error Earth Engine fails it with when it runs (its image is invalid).
+    failures: dict[str, str] = field(default_factory=dict)
     EEException: type[Exception] = FakeEEError
 
     def __post_init__(self) -> None:
@@ -159,13 +212,17 @@ class FakeEE:
         return Traced(parameter, function(parameter))
 
     def operations(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": f"projects/p/operations/{task.id}",
-                "metadata": {"state": self.states.get(str(task.id), self.default_state)},
+        return [self._operation(str(task.id)) for task in self.started]
+
+    def _operation(self, task_id: str) -> dict[str, Any]:
+        name = f"projects/p/operations/{task_id}"
+        if task_id in self.failures:
+            return {
+                "name": name,
+                "metadata": {"state": "FAILED"},
+                "error": {"message": self.failures[task_id]},
             }
-            for task in self.started
-        ]
+        return {"name": name, "metadata": {"state": self.states.get(task_id, self.default_state)}}
 
     def called(self, path: str) -> list[Call]:
         """Calls of a module-level function, e.g. ``ee.Initialize``."""

@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 
-from minegeo import SENTINEL2_BANDS
-from minegeo.earthengine.collection import CLOUD_SCORE_PLUS, CompositeSpec, composite
+from minegeo import SENTINEL2_L1C_BANDS, SENTINEL2_L2A_BANDS
+from minegeo.earthengine.collection import CLOUD_SCORE_PLUS, CompositeSpec, collection_bands, composite
 from minegeo.errors import MinegeoInputError
-from tests.earthengine.fake_ee import FakeEE, Traced, calls_named, chain, step
+from tests.earthengine.fake_ee import FakeEE, FakeEEError, Traced, bands_of, calls_named, chain, step
+
+L2A = "COPERNICUS/S2_SR_HARMONIZED"
 
 MASKED = [
     "ImageCollection",
@@ -51,8 +53,50 @@ def test_collection_id_defaults_to_l1c_harmonized(fake_ee: FakeEE) -> None:
 
 
 def test_surface_reflectance_collection(fake_ee: FakeEE) -> None:
-    image, _ = build(fake_ee, collection="COPERNICUS/S2_SR_HARMONIZED")
-    assert step(image, "ImageCollection").args == ("COPERNICUS/S2_SR_HARMONIZED",)
+    image, _ = build(fake_ee, collection=L2A, bands=SENTINEL2_L2A_BANDS)
+    assert step(image, "ImageCollection").args == (L2A,)
+
+
+@pytest.mark.parametrize(
+    ("collection", "bands"),
+    [("COPERNICUS/S2_HARMONIZED", SENTINEL2_L1C_BANDS), (L2A, SENTINEL2_L2A_BANDS)],
+)
+def test_the_collection_decides_the_default_bands(collection: str, bands: tuple[str, ...]) -> None:
+    assert collection_bands(collection) == bands
+    assert collection_bands(collection, ["B4", "B3", "B2"]) == ("B4", "B3", "B2")  # named bands win
+
+
+def test_an_unknown_collection_needs_its_bands_named() -> None:
+    with pytest.raises(
+        MinegeoInputError, match=r"^collection.id 'COPERNICUS/S2' has no band group; expected"
+    ):
+        collection_bands("COPERNICUS/S2")
+    CompositeSpec(collection="COPERNICUS/S2", bands=collection_bands("COPERNICUS/S2", ["B8"]))
+
+
+def test_a_band_the_collection_lacks_is_refused_before_earth_engine() -> None:
+    bands = (*SENTINEL2_L2A_BANDS, "B10")
+    with pytest.raises(
+        MinegeoInputError, match=r"^collection.bands has B10, which COPERNICUS/S2_SR_HARMONIZED"
+    ):
+        CompositeSpec(collection=L2A, bands=bands)
+
+
+@pytest.mark.parametrize(
+    ("collection", "bands"),
+    [("COPERNICUS/S2_HARMONIZED", SENTINEL2_L1C_BANDS), (L2A, SENTINEL2_L2A_BANDS)],
+)
+def test_the_default_bands_are_the_collections_own_in_the_fake(
+    fake_ee: FakeEE, collection: str, bands: tuple[str, ...]
+) -> None:
+    image, _ = build(fake_ee, collection=collection, bands=collection_bands(collection))
+    assert bands_of(image) == bands
+
+
+def test_the_fake_fails_a_band_its_collection_lacks_as_earth_engine_does(fake_ee: FakeEE) -> None:
+    image = fake_ee.ImageCollection(L2A).select(["B4", "B10"]).median()
+    with pytest.raises(FakeEEError, match=r"^Image\.select: Pattern 'B10' did not match any bands\.$"):
+        bands_of(image)
 
 
 def test_filters_date_bounds_and_cloudy_pixel_percentage(fake_ee: FakeEE) -> None:
@@ -113,21 +157,28 @@ def test_no_mask_skips_map(fake_ee: FakeEE) -> None:
 
 def test_bands_divide_and_float(fake_ee: FakeEE) -> None:
     image, _ = build(fake_ee)
-    assert step(image, "select").args == (list(SENTINEL2_BANDS),)
+    assert step(image, "select").args == (list(SENTINEL2_L1C_BANDS),)
     assert step(image, "divide").args == (10_000,)
     assert step(image, "toFloat").args == ()
 
 
-def test_optional_b8a_band(fake_ee: FakeEE) -> None:
-    bands = (*SENTINEL2_BANDS[:8], "B8A", *SENTINEL2_BANDS[8:])
-    image, _ = build(fake_ee, bands=bands)
-    assert step(image, "select").args == (list(bands),)
+def test_named_bands(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee, bands=("B4", "B3", "B2"))
+    assert step(image, "select").args == (["B4", "B3", "B2"],)
+
+
+def test_uint16_exports_digital_numbers_with_zero_kept_for_nodata(fake_ee: FakeEE) -> None:
+    image, _ = build(fake_ee, dtype="uint16")
+    assert chain(image)[-4:] == ["median", "round", "clamp", "toUint16"]
+    assert step(image, "clamp").args == (1, 65535)
+    assert not calls_named(image, "divide")
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"collection": "COPERNICUS/S2"}, r"collection.id 'COPERNICUS/S2' is not supported"),
+        ({"collection": ""}, r"collection.id is empty"),
+        ({"dtype": "int8"}, r"^dtype=int8: expected one of float32, uint16$"),
         ({"cloud_mask": "bits35"}, r"collection.cloud_mask 'bits35' is not valid"),
         ({"bands": ("B2", "B13")}, r"collection.bands \['B2', 'B13'\] is not valid"),
         ({"cs_threshold": 1.5}, r"collection.cs_threshold 1.5 is not valid"),

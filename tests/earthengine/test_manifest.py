@@ -27,6 +27,23 @@ TASKS = plan_tasks(
 )
 
 
+@pytest.mark.parametrize(
+    ("dtype", "encoding"),
+    [("float32", ("float32", "1", "0", "")), ("uint16", ("uint16", "0.0001", "0", "0"))],
+)
+def test_row_records_how_values_become_reflectance(dtype: str, encoding: tuple[str, ...]) -> None:
+    (task,) = plan_tasks(
+        [PatchRegion("mine_0", "mine", (-44.0, -20.0, -43.99, -19.99))],
+        Destination(),
+        "EPSG:4326",
+        10,
+        ("B2",),
+        dtype=dtype,  # type: ignore[arg-type]
+    )
+    row = merge_manifest([], [task])[0]
+    assert (row["dtype"], row["value_scale"], row["value_offset"], row["nodata"]) == encoding
+
+
 def test_round_trip_keeps_every_column(tmp_path: Path) -> None:
     rows = merge_manifest([], TASKS)
     write_manifest(tmp_path / "manifest.csv", rows)

@@ -122,3 +122,10 @@ def test_grid_covers_the_region() -> None:
     assert transform[2] <= left and transform[2] + width * 10 >= right
     assert transform[5] >= top and transform[5] - height * 10 <= bottom
     assert width - (right - left) / 10 < 2
+
+
+def test_uint16_halves_the_estimated_bytes() -> None:
+    (float32,) = plan_tasks([TILE], Destination(), "utm", 10, SENTINEL2_BANDS)
+    (uint16,) = plan_tasks([TILE], Destination(), "utm", 10, SENTINEL2_BANDS, dtype="uint16")
+    assert float32.estimated_bytes == float32.pixels * 12 * 4 == 2 * uint16.estimated_bytes
+    assert (uint16.encoding.value_scale, uint16.encoding.nodata) == (1e-4, 0)

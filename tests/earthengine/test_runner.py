@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig
 
+from minegeo import SENTINEL2_L2A_BANDS
 from minegeo.earthengine.manifest import read_manifest
 from minegeo.earthengine.runner import plan_from_config, run_export
 from minegeo.errors import MinegeoInputError
@@ -70,6 +71,46 @@ def test_real_run_on_fake_earth_engine(export_config: Config, centre_csv: Path, 
         "minegeo_mine",
         "minegeo_not_mine",
     ]
+
+
+def test_surface_reflectance_exports_its_own_bands_by_default(
+    export_config: Config, centre_csv: Path, fake_ee: FakeEE
+) -> None:
+    cfg = export_config(
+        f"points={centre_csv}",
+        "negatives.count=0",
+        "auth.project=p",
+        "collection.id=COPERNICUS/S2_SR_HARMONIZED",
+    )
+    summary = run_export(cfg, ee=fake_ee, sleep=finish(fake_ee))
+    assert summary.states == {"COMPLETED": 3} and not fake_ee.failures
+    image = fake_ee.started[0].call.kwargs["image"]
+    assert step(image, "select").args == (list(SENTINEL2_L2A_BANDS),)
+    assert {r["bands"] for r in read_manifest(summary.manifest)} == {";".join(SENTINEL2_L2A_BANDS)}
+
+
+def test_surface_reflectance_with_b10_is_refused_before_any_task(
+    export_config: Config, centre_csv: Path, fake_ee: FakeEE
+) -> None:
+    bands = "collection.bands=[B2,B3,B4,B10]"
+    cfg = export_config(f"points={centre_csv}", "collection.id=COPERNICUS/S2_SR_HARMONIZED", bands)
+    with pytest.raises(
+        MinegeoInputError, match=r"^collection.bands has B10, which COPERNICUS/S2_SR_HARMONIZED"
+    ):
+        run_export(cfg, ee=fake_ee, sleep=finish(fake_ee))
+    assert fake_ee.started == []
+
+
+def test_uint16_plans_half_the_bytes_and_says_so(
+    export_config: Config, centre_csv: Path, tmp_path: Path
+) -> None:
+    float32 = run_export(export_config(f"points={centre_csv}", "dry_run=true", f"out={tmp_path / 'a'}"))
+    uint16 = run_export(
+        export_config(f"points={centre_csv}", "dry_run=true", "dtype=uint16", f"out={tmp_path / 'b'}")
+    )
+    assert uint16.estimated_bytes * 2 == float32.estimated_bytes
+    assert uint16.lines()[2].endswith("(uint16, uncompressed)")
+    assert {r["value_scale"] for r in read_manifest(uint16.manifest)} == {"0.0001"}
 
 
 def test_rerun_submits_nothing_new(export_config: Config, centre_csv: Path, fake_ee: FakeEE) -> None:

@@ -70,6 +70,30 @@ def test_export_image_is_the_float_composite(fake_ee: FakeEE) -> None:
     assert chain(image)[0] == "ImageCollection" and chain(image)[-3:] == ["median", "divide", "toFloat"]
 
 
+def test_uint16_export_declares_zero_as_nodata(fake_ee: FakeEE) -> None:
+    (task,) = plan(Destination())
+    uint16 = build_export(fake_ee, task, CompositeSpec(dtype="uint16"), Destination()).call.kwargs
+    assert uint16["formatOptions"] == {"noData": 0}
+    assert chain(uint16["image"])[-1] == "toUint16"
+    assert "formatOptions" not in build_export(fake_ee, task, CompositeSpec(), Destination()).call.kwargs
+
+
+def test_a_band_the_collection_lacks_fails_the_task_with_earth_engines_message(
+    fake_ee: FakeEE, tmp_path: Path
+) -> None:
+    tasks = plan(Destination(), count=2)
+
+    def lacking_b10(task: ExportTask) -> Any:  # what an export of L2A with B10 would submit
+        image = fake_ee.ImageCollection("COPERNICUS/S2_SR_HARMONIZED").select(["B4", "B10"]).median()
+        return fake_ee.batch.Export.image.toDrive(image=image, description=task.name)
+
+    rows = merge_manifest([], tasks)
+    counts = submit_all(fake_ee, tasks, rows, tmp_path / "m.csv", lacking_b10, TaskPolicy(), lambda _: None)
+    assert counts == {"FAILED": 2}
+    errors = {row["error"] for row in read_manifest(tmp_path / "m.csv")}
+    assert errors == {"Image.select: Pattern 'B10' did not match any bands."}
+
+
 def test_cloud_storage_export_arguments(fake_ee: FakeEE) -> None:
     destination = Destination("gcs", bucket="my-bucket", prefix="s2")
     (task,) = plan(destination, crs="utm")
