@@ -153,11 +153,15 @@ def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start}
 
 
-def engine_batches(args: argparse.Namespace) -> tuple[list[Any], float]:
+def engine_batches(args: argparse.Namespace, keep: bool = True) -> tuple[list[Any], float]:
     """The engine's batches of the scene, read by its own reader (what ``run_predict`` feeds the model).
 
+    Args:
+        args: the case's arguments.
+        keep: keep every batch (``False``: drop each once read, as the engine does).
+
     Returns:
-        the batches, and the seconds it took to check the scene and read them.
+        the batches (none unless kept), and the seconds it took to check the scene and read them.
     """
     import rasterio
     from omegaconf import OmegaConf
@@ -179,14 +183,21 @@ def engine_batches(args: argparse.Namespace) -> tuple[list[Any], float]:
     start = time.perf_counter()
     jobs, _ = make_jobs(find_scenes(args.scene, Path(args.out)), bundle, Path(args.out), settings, {})
     dataset = WindowDataset(jobs, bundle.geometry)
+    batches = []
     with rasterio.Env(**gdal_options(settings)):
-        batches = [dataset.__getitems__(batch) for batch in dataset.batches(args.batch)]
+        for indexes in dataset.batches(args.batch):
+            batch = dataset.__getitems__(indexes)
+            batches += [batch] if keep else []
     return batches, time.perf_counter() - start
 
 
 def case_read(args: argparse.Namespace) -> dict[str, Any]:
     """Time the engine's reader alone: every strip decoded, every window cut into its batch."""
-    return {"seconds": engine_batches(args)[1]}
+    from minegeo.inference.allocator import reuse_freed_memory
+
+    if reuses_freed_memory(args):  # as the engine does
+        reuse_freed_memory()
+    return {"seconds": engine_batches(args, keep=False)[1]}
 
 
 def case_forward(args: argparse.Namespace, channels_last: bool = True) -> dict[str, Any]:

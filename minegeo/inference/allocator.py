@@ -2,16 +2,12 @@
 
 A forward pass allocates the same large activations for every batch. By default glibc
 serves each allocation over its mmap threshold (at most 32 MB) with a fresh mapping and
-gives freed heap tops back to the OS, so every batch page-faults and zeroes hundreds of MB
-again. On a two-core CPU that was 15 % of a U-Net-ResNet18 forward and half or more of
-the FCN's on 1498 px windows. Turning both off makes freed memory reusable.
-
-The price is memory that is never handed back, and a heap that fragments when other
-allocations come and go between batches: the FCN's GB-sized activations then no longer
-fit the freed pieces and the heap grows (20000 px scene: peaks of 3.2 to 6.4 GB while
-decoded blocks were freed and allocated anew). Decoded blocks therefore recycle their
-arrays (:class:`~minegeo.inference.blocks.UnitArrays`), and the heap stays put: six runs
-peaked at 4.06-4.30 GB.
+gives freed heap tops back to the OS, so every batch page-faults and zeroes hundreds of
+MB again; on a CPU that is a large share of a light model's forward (figures:
+experiments/README.md, "Predict throughput"). Turning both off makes freed memory
+reusable. The price is memory that is never handed back, which stays flat only while
+the run's allocations repeat: the engine's are the same batch, strip and activation
+sizes scene after scene (``reuse_freed_memory: false`` for a process that must shrink).
 """
 
 from __future__ import annotations

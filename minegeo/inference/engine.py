@@ -115,11 +115,7 @@ class WindowDataModule(L.LightningDataModule):
     """
 
     def __init__(
-        self,
-        jobs: Sequence[SceneJob],
-        geometry: ModelGeometry,
-        batch_size: int,
-        num_workers: int,
+        self, jobs: Sequence[SceneJob], geometry: ModelGeometry, batch_size: int, num_workers: int
     ) -> None:
         super().__init__()
         self.jobs, self.geometry = list(jobs), geometry
@@ -138,7 +134,6 @@ class WindowDataModule(L.LightningDataModule):
             batch_sampler=FixedBatches(self.dataset.batches(self.batch_size)),
             num_workers=self.num_workers,
             collate_fn=already_batched,
-            persistent_workers=False,
             # a forked reader inherits GDAL's decoding thread pool without its threads, and hangs
             multiprocessing_context="spawn" if self.num_workers else None,
         )

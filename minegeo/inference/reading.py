@@ -9,8 +9,9 @@ decoded) are carried over, so every block of the file is decoded once. Memory is
 strip: the scene's width times a window and a block of rows, in the file's own data type
 (uint16 digital numbers stay uint16 until the batch is made).
 
-A batch is one array, channels-last as the model runs it; each window is copied into
-it straight from the strip, with nodata and the outside of the scene as NaN.
+The strip is pixel-interleaved, as Earth Engine's GeoTIFFs store their pixels and as
+the model runs (channels-last): GDAL writes it so while decoding, and each window is a
+plain copy of rows into the batch, with nodata and the outside of the scene as NaN.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class StripReader:
         self.src = rasterio.open(job.path)
         self.block_rows = int(self.src.block_shapes[0][0])
         rows = job.plan.read_size + self.block_rows
-        self.strip = np.empty((len(job.indexes), rows, job.width), dtype=self.src.dtypes[0])
+        self.strip = np.empty((rows, job.width, len(job.indexes)), dtype=self.src.dtypes[0])
         #: scene rows held in ``strip``: [top, bottom)
         self.top = self.bottom = 0
 
@@ -89,10 +90,8 @@ class StripReader:
         if bottom <= top or right <= left:
             return
         self._hold(top, bottom)
-        window = self.strip[:, top - self.top : bottom - self.top, left:right]
-        out[top - chunk.row : bottom - chunk.row, left - chunk.col : right - chunk.col] = window.transpose(
-            1, 2, 0
-        )
+        window = self.strip[top - self.top : bottom - self.top, left:right]
+        out[top - chunk.row : bottom - chunk.row, left - chunk.col : right - chunk.col] = window
 
     def close(self) -> None:
         """Close the file."""
@@ -104,14 +103,14 @@ class StripReader:
             self.top = self.bottom = top
         kept = self.bottom - top
         if kept > 0 and top > self.top:
-            self.strip[:, :kept] = self.strip[:, top - self.top : self.bottom - self.top]
+            self.strip[:kept] = self.strip[top - self.top : self.bottom - self.top]
         self.top = top
         if bottom > self.bottom:
             # whole file blocks: the next strip finds the rest of the last block here
             end = min(math.ceil(bottom / self.block_rows) * self.block_rows, self.job.height)
-            end = min(end, top + self.strip.shape[1])
+            end = min(end, top + len(self.strip))
             rows = Window(0, self.bottom, self.job.width, end - self.bottom)
-            target = self.strip[:, self.bottom - top : end - top]
+            target = self.strip[self.bottom - top : end - top].transpose(2, 0, 1)  # GDAL fills it interleaved
             self.src.read(self.job.indexes, window=rows, out=target)
             self.bottom = end
 
@@ -151,7 +150,9 @@ class WindowDataset(Dataset[dict[str, Any]]):
         error = self._read(scene, [index - self.starts[scene] for index in indexes], pixels)
         if job.nodata is not None and not math.isnan(job.nodata):
             pixels[pixels == np.float32(job.nodata)] = np.nan
-        finite = np.isfinite(pixels.sum(axis=3))  # a NaN in any band makes the sum NaN
+        # a NaN in any band makes the pixel's sum NaN; a matrix product sums on every core
+        finite = np.isfinite(pixels.reshape(-1, pixels.shape[3]) @ np.ones(pixels.shape[3], np.float32))
+        finite = finite.reshape(pixels.shape[:3])
         return {
             "image": torch.from_numpy(pixels).permute(0, 3, 1, 2),
             "valid": torch.from_numpy(np.stack([output_valid(f, job.plan, self.geometry) for f in finite])),

@@ -242,8 +242,6 @@ def load_settings(cfg: PredictSettings | DictConfig | Mapping[str, Any]) -> Pred
     Raises:
         MinegeoInputError: one line naming the key, the value and what is expected.
     """
-    if isinstance(cfg, PredictSettings):
-        return cfg
     expected = lambda key: _EXPECTED.get(key) or describe(_field_type(key))  # noqa: E731
     return load_structured(PredictSettings, cfg, "predict", expected)
 
