@@ -6,7 +6,7 @@ Earth Engine expressions take the ``ee`` module as an argument.
 
 from minegeo.earthengine.auth import initialize, redact, resolve_key_path, resolve_project
 from minegeo.earthengine.collection import CompositeSpec, cloud_masker, composite
-from minegeo.earthengine.geodesy import offset, square_bounds, utm_epsg
+from minegeo.earthengine.geodesy import offset, square_bounds
 from minegeo.earthengine.grid import TILE_NAME, ScanTile, read_aoi, scan_grid
 from minegeo.earthengine.manifest import merge_manifest, read_manifest, write_manifest
 from minegeo.earthengine.names import sanitize_name, unique_names
@@ -50,6 +50,5 @@ __all__ = [
     "square_bounds",
     "submit_all",
     "unique_names",
-    "utm_epsg",
     "write_manifest",
 ]

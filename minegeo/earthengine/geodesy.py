@@ -91,9 +91,3 @@ def square_bounds(lat: float, lon: float, side_m: float) -> tuple[float, float, 
         lon + dlon,
         lat + north_offset_degrees(lat, half),
     )
-
-
-def utm_epsg(lat: float, lon: float) -> int:
-    """EPSG code of the WGS84 UTM zone holding a point (326xx north, 327xx south)."""
-    zone = min(int((lon + 180) // 6) + 1, 60)
-    return (32600 if lat >= 0 else 32700) + zone

@@ -21,11 +21,12 @@ import shapely
 from pyproj import CRS, Transformer
 
 from minegeo.earthengine.collection import ENCODINGS, Encoding, ExportDtype
-from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE, utm_epsg
+from minegeo.earthengine.geodesy import EE_METRES_PER_DEGREE
 from minegeo.earthengine.grid import ScanTile
 from minegeo.earthengine.names import sanitize_name
 from minegeo.earthengine.regions import PatchRegion
 from minegeo.errors import MinegeoInputError
+from minegeo.geo import utm_epsg
 from minegeo.periods import Period
 
 __all__ = ["Destination", "ExportTask", "pixel_grid", "plan_tasks", "resolve_crs"]
@@ -142,7 +143,7 @@ def resolve_crs(crs: str, bounds: tuple[float, float, float, float]) -> str:
     """
     if crs.lower() == "utm":
         west, south, east, north = bounds
-        return f"EPSG:{utm_epsg((south + north) / 2, (west + east) / 2)}"
+        return f"EPSG:{utm_epsg((west + east) / 2, (south + north) / 2)}"
     try:
         code = CRS.from_user_input(crs).to_epsg()
     except Exception as error:  # pyproj raises CRSError, a bare Exception subclass

@@ -189,7 +189,7 @@ def _job(
     scene: Scene, bundle: Bundle, out_dir: Path, settings: PredictSettings, tags: dict[str, str]
 ) -> tuple[SceneJob, tuple[str, ...] | None]:
     """The scene's job, and the band names assumed for a file without descriptions."""
-    bands = check_scene(scene.path, bundle.preprocessing)
+    bands = check_scene(scene.path, bundle.preprocessing, settings.input_scale)
     for source in scene.sources:
         if not is_readable(source):
             raise MinegeoInputError(f"{source}: truncated or corrupt GeoTIFF (a block does not decode)")

@@ -86,13 +86,14 @@ class SceneBands:
     offset: tuple[float, ...] = ()
 
 
-def check_scene(path: Path, preprocessing: Preprocessing) -> SceneBands:
+def check_scene(path: Path, preprocessing: Preprocessing, input_scale: float | None = None) -> SceneBands:
     """Check a scene against the checkpoint and find its bands.
 
     A file without band descriptions is read as holding the checkpoint's bands in order
     when it has as many, else as an Earth Engine export of every Sentinel-2 band
     (:func:`~minegeo.datasets.raster.match_bands`); the caller warns that the order was
-    assumed.
+    assumed. Values become reflectance through the file's scale tags, else
+    ``input_scale``, else the checkpoint's ``reflectance_scale``.
 
     Raises:
         MinegeoInputError: one line for an unreadable file, missing bands, a resolution
@@ -108,6 +109,8 @@ def check_scene(path: Path, preprocessing: Preprocessing) -> SceneBands:
                 f"{path}: pixel size {resolution:.2f} m, but the checkpoint was trained at {expected:.2f} m"
             )
         scale, offset = file_scaling(src, found.indexes)
+        if not scale and input_scale is not None:  # the user's word for an untagged file
+            scale, offset = (input_scale,) * len(found.indexes), (0.0,) * len(found.indexes)
         check_value_range(path, src, found.indexes, scale or (preprocessing.reflectance_scale,), offset)
         return SceneBands(found.indexes, None if found.described else found.names, scale, offset)
 
@@ -149,8 +152,8 @@ def check_value_range(
     if reflectance > DN_ABOVE:
         raise MinegeoInputError(
             f"{path}: values look like digital numbers (99th percentile {p99:g}, {reflectance:g} as "
-            f"the model reads them) but the model expects reflectance; tag the file's scale "
-            f"(gdal_edit.py -scale 0.0001) or use a model trained on digital numbers"
+            f"the model reads them) but the model expects reflectance; pass input_scale=0.0001 "
+            f"or tag the file's scale (gdal_edit.py -scale 0.0001)"
         )
     if 0 < reflectance < REFLECTANCE_BELOW:
         raise MinegeoInputError(

@@ -153,6 +153,8 @@ class PredictSettings:
     input: str = MISSING
     out: str = MISSING
     mosaic: bool = True
+    #: stored value -> reflectance for scenes without a scale tag (0.0001 for DN); null: the checkpoint's
+    input_scale: float | None = None
     # windows
     tile_size: int = 512
     overlap: int = 64
@@ -225,6 +227,8 @@ class PredictSettings:
                 "overlap", self.overlap, f"a whole number from 0 to tile_size/2 ({self.tile_size // 2})"
             )
         _at_least("fcn_cells", self.fcn_cells, 1)
+        if self.input_scale is not None and not self.input_scale > 0:
+            raise setting_error("input_scale", self.input_scale, "a number > 0, or null")
         _at_least("batch_size", self.batch_size, 1)
         _at_least("num_workers", self.num_workers, 0)
 

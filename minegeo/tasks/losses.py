@@ -16,10 +16,9 @@ import torch
 from segmentation_models_pytorch import losses as smp_losses
 from torch import Tensor, nn
 
+from minegeo import IGNORE_INDEX
 from minegeo.errors import MinegeoInputError
 
-#: target value of pixels that no loss or metric sees (nodata, padding)
-IGNORE_INDEX = 255
 #: loss terms a config may weight
 LOSS_TERMS = ("ce", "dice", "focal", "jaccard", "lovasz")
 #: the weighted sum's terms when a config names none

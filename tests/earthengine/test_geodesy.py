@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyproj import Geod
 
-from minegeo.earthengine.geodesy import offset, square_bounds, utm_epsg
+from minegeo.earthengine.geodesy import offset, square_bounds
 
 GEOD = Geod(ellps="WGS84")
 LATITUDES = (-33.7, -20.0, -5.0, 0.0, 4.5, 45.0, 60.0)
@@ -47,11 +47,3 @@ def test_square_bounds_is_centred() -> None:
     _, _, to_north = GEOD.inv(-43.9, -19.9, -43.9, north)
     assert to_south == pytest.approx(to_north, abs=0.5)
     assert (west + east) / 2 == pytest.approx(-43.9)
-
-
-@pytest.mark.parametrize(
-    ("lat", "lon", "epsg"),
-    [(-19.9, -43.9, 32723), (-3.1, -61.0, 32720), (48.0, 2.3, 32631), (0.0, 179.9, 32660)],
-)
-def test_utm_epsg_picks_zone_and_hemisphere(lat: float, lon: float, epsg: int) -> None:
-    assert utm_epsg(lat, lon) == epsg

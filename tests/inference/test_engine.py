@@ -217,8 +217,10 @@ def test_digital_numbers_for_a_reflectance_model_are_refused_in_one_line(
     scene = _digital_numbers(tmp_path / "dn.tif", reflectance, scale_tag=False)
     assert run_predict(predict_config(unet_ckpt, scene, tmp_path / "out")) == 2
     error = capsys.readouterr().err
-    assert "dn.tif: values look like digital numbers" in error and "expects reflectance" in error
+    assert "dn.tif: values look like digital numbers" in error and "input_scale=0.0001" in error
     assert not list((tmp_path / "out").glob("*.prob.tif"))
+    # an untagged export of digital numbers, scaled by the user's word
+    assert run_predict(predict_config(unet_ckpt, scene, tmp_path / "out", input_scale=1e-4)) == 0
 
 
 def test_reflectance_for_a_digital_number_model_is_refused_in_one_line(

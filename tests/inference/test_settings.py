@@ -47,6 +47,7 @@ def test_predict_yaml_matches_the_schema() -> None:
         ({"dtype": "int16"}, "dtype=int16: expected one of uint8, float32"),
         ({"compress": "jpeg"}, "compress=jpeg: expected one of deflate, lzw, zstd, none"),
         ({"precision": "8-bit"}, "precision=8-bit: expected one of 32-true"),
+        ({"input_scale": 0}, "input_scale=0.0: expected a number > 0, or null"),
         ({"change": "maybe"}, "change=maybe: expected one of auto, true, false"),
         ({"mosaic": "maybe"}, "mosaic=maybe: expected true or false"),
         ({"oretype": {"batch_size": 0}}, "oretype.batch_size=0: expected a whole number >= 1"),
