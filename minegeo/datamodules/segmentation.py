@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import shapely
 import torch
+from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 from torchgeo.datasets import GeoDataset, stack_samples
 from torchgeo.samplers import GridGeoSampler, RandomGeoSampler
 
-from minegeo import SEGMENTATION_CLASSES
+from minegeo import IGNORE_INDEX, SEGMENTATION_CLASSES
 from minegeo.bundle import Preprocessing
 from minegeo.datamodules.base import MinegeoDataModule
 from minegeo.datamodules.splits import (
@@ -218,6 +219,7 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         mask_classes: mask value -> class name (the real tailings masks: {1: tailings_dam}).
         patch_size: side every patch is padded or cropped to.
         crop_size: side of the random training crops (None: whole patches).
+        foreground_crops: share of the crops placed around a foreground pixel.
         train_length: training crops per epoch (default: as many pixels as the train patches).
         split_distance_px: patches closer than this (in pixels of the first file) share a
             place and a split (default: one patch, which is also the buffer between splits).
@@ -240,6 +242,7 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         mask_classes: dict[int, str] | None = None,
         patch_size: int = 448,
         crop_size: int | None = None,
+        foreground_crops: float = 0.0,
         train_length: int | None = None,
         split_distance_px: int | None = None,
         fractions: dict[str, float] | None = None,
@@ -258,7 +261,9 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
             raise MinegeoInputError(f"data.crop_size={crop_size}: expected 1..patch_size ({patch_size})")
         self.root = Path(root)
         self.mask_classes = {int(k): v for k, v in (mask_classes or {1: "tailings_dam"}).items()}
-        self.crop_size, self.train_length = crop_size, train_length
+        if not 0.0 <= foreground_crops <= 1.0:
+            raise MinegeoInputError(f"data.foreground_crops={foreground_crops}: expected a share from 0 to 1")
+        self.crop_size, self.train_length, self.foreground_crops = crop_size, train_length, foreground_crops
         self.split_distance_px = split_distance_px or patch_size
         self.fractions = dict(fractions or DEFAULT_FRACTIONS)
         self.kfold, self.fold, self.val_fraction = kfold, fold, val_fraction
@@ -284,7 +289,8 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         self.subsets = {s: Subset(dataset, np.flatnonzero(splits == s).tolist()) for s in SPLITS}
         self.preprocessing = self._preprocessing(self.subsets["train"], dataset.bands, resolution_m)
         if self.crop_size is not None:
-            self.subsets["train"] = RandomCrops(self.subsets["train"], self.crop_size, self._train_length())
+            train, length = self.subsets["train"], self._train_length()
+            self.subsets["train"] = RandomCrops(train, self.crop_size, length, self.foreground_crops)
         if self.run_dir is not None:
             table = pd.DataFrame({"path": footprints["path"], "group": groups, "split": splits})
             save_split(self.run_dir / "split.csv", table)
@@ -332,11 +338,15 @@ class RandomCrops(Dataset[dict[str, Any]]):
 
     Item ``i`` crops patch ``i % len(patches)`` at a random offset (torch's global
     generator, which Lightning seeds per worker), so each epoch sees every patch about
-    equally often from new views.
+    equally often from new views. A share ``foreground`` of the crops is centred near a
+    random foreground pixel (any class but background, never an ignored one), so a class
+    that covers a few percent of the pixels is seen in most batches.
     """
 
-    def __init__(self, patches: Dataset[dict[str, Any]], size: int, length: int) -> None:
-        self.patches, self.size, self.length = patches, size, length
+    def __init__(
+        self, patches: Dataset[dict[str, Any]], size: int, length: int, foreground: float = 0.0
+    ) -> None:
+        self.patches, self.size, self.length, self.foreground = patches, size, length, foreground
 
     def __len__(self) -> int:
         """Crops per epoch."""
@@ -345,11 +355,20 @@ class RandomCrops(Dataset[dict[str, Any]]):
     def __getitem__(self, index: int) -> dict[str, Any]:
         """One random crop: ``image`` (C, size, size), ``mask`` (size, size), ``path``."""
         sample = self.patches[index % len(self.patches)]  # type: ignore[arg-type]
-        height, width = sample["image"].shape[-2:]
-        top = int(torch.randint(height - self.size + 1, ()))
-        left = int(torch.randint(width - self.size + 1, ()))
+        top, left = self._corner(sample["mask"])
         rows, cols = slice(top, top + self.size), slice(left, left + self.size)
         return {**sample, "image": sample["image"][:, rows, cols], "mask": sample["mask"][rows, cols]}
+
+    def _corner(self, mask: Tensor) -> tuple[int, int]:
+        """Top-left of a random crop, around a foreground pixel for a share ``foreground`` of them."""
+        height, width = mask.shape[-2:]
+        foreground = torch.nonzero((mask > 0) & (mask != IGNORE_INDEX))
+        if len(foreground) and float(torch.rand(())) < self.foreground:
+            row, col = foreground[int(torch.randint(len(foreground), ()))].tolist()
+            # where in the crop the pixel falls: anywhere, so crops do not centre on edges
+            top, left = row - int(torch.randint(self.size, ())), col - int(torch.randint(self.size, ()))
+            return min(max(top, 0), height - self.size), min(max(left, 0), width - self.size)
+        return int(torch.randint(height - self.size + 1, ())), int(torch.randint(width - self.size + 1, ()))
 
 
 def check_normalization(normalization: str, weights: str | None) -> Normalization:

@@ -99,9 +99,26 @@ def test_training_draws_random_crops_and_evaluation_whole_patches(tmp_path: Path
     assert next(iter(module.val_dataloader()))["image"].shape[-2:] == (64, 64)
 
 
+def test_foreground_crops_hold_the_rare_class() -> None:
+    from minegeo.datamodules.segmentation import RandomCrops
+
+    mask = torch.zeros(64, 64, dtype=torch.long)
+    mask[50:53, 5:8] = 1  # 9 of 4096 pixels
+    mask[0:4, 0:4] = IGNORE_INDEX  # never a crop's foreground
+    patches = [{"image": torch.zeros(3, 64, 64), "mask": mask, "path": "p"}]
+    torch.manual_seed(0)
+    plain = RandomCrops(patches, 16, 200)  # type: ignore[arg-type]
+    biased = RandomCrops(patches, 16, 200, foreground=1.0)  # type: ignore[arg-type]
+    hits = [sum(bool((crops[i]["mask"] == 1).any()) for i in range(200)) for crops in (plain, biased)]
+    assert hits[1] == 200 and hits[0] < 50
+    assert biased[0]["mask"].shape == (16, 16)
+
+
 def test_bad_pair_settings_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(MinegeoInputError, match="crop_size=100"):
         _pair_module(tmp_path, crop_size=100)
+    with pytest.raises(MinegeoInputError, match="foreground_crops=1.5"):
+        _pair_module(tmp_path, crop_size=32, foreground_crops=1.5)
     with pytest.raises(MinegeoInputError, match=r"normalization=weights needs model\.weights"):
         _pair_module(tmp_path, normalization="weights")
     with pytest.raises(MinegeoInputError, match=r"data\.fold=5"):
