@@ -117,7 +117,7 @@ def test_foreground_crops_hold_the_rare_class() -> None:
 def test_bad_pair_settings_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(MinegeoInputError, match="crop_size=100"):
         _pair_module(tmp_path, crop_size=100)
-    with pytest.raises(MinegeoInputError, match="foreground_crops=1.5"):
+    with pytest.raises(MinegeoInputError, match=r"foreground_crops=1\.5"):
         _pair_module(tmp_path, crop_size=32, foreground_crops=1.5)
     with pytest.raises(MinegeoInputError, match=r"normalization=weights needs model\.weights"):
         _pair_module(tmp_path, normalization="weights")
