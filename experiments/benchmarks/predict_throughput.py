@@ -15,7 +15,8 @@ default; ``--compress lzw`` is Earth Engine's own codec), one table of:
 - forward: the bare model on exactly the windows the engine runs (same tiles, overlap
   and halo, inputs already in memory), channels-last and with freed memory kept or not as
   the engine runs it (``--reuse-freed-memory``, default: predict.yaml's), scene MPix/s;
-  the window size is the best of a short sweep;
+  the window size is the best of a short sweep (``--sweep no``: ``--tile`` and ``--cells``
+  as given, so that two engines' runs use the same windows);
 - forward NCHW: the same, as a plain ``model(x)`` on contiguous tensors (what a task's
   ``predict_step`` does, and what the TorchGeo baseline runs);
 - TorchGeo: RasterDataset + GridGeoSampler + DataLoader + the plain forward, stitched
@@ -344,6 +345,7 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=512)
     parser.add_argument("--overlap", type=int, default=64)
     parser.add_argument("--cells", type=int, default=48)
+    parser.add_argument("--sweep", default="yes", choices=["yes", "no"], help="no: --tile / --cells as given")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--reuse-freed-memory", default="config", choices=["config", "true", "false"])
@@ -374,8 +376,11 @@ def table(args: argparse.Namespace) -> None:
     for model in args.model:
         ckpt = write_checkpoint(work / f"{model}.ckpt", model)
         reuse = reuses_freed_memory(args)
+        window = {"cells": args.cells} if model == "fcn" else {"tile": args.tile}
+        if args.sweep == "yes":
+            window = sweep(model, ckpt, reuse)
         settings = {"overlap": args.overlap, "batch": args.batch, "reuse-freed-memory": str(reuse).lower(),
-                    **sweep(model, ckpt, reuse)}  # fmt: skip
+                    **window}  # fmt: skip
         best: dict[tuple[str, int], dict[str, Any]] = {}
         # the cases take turns, so a slow spell of a shared machine hits them all alike
         for repeat in range(args.repeat if args.table == "yes" else 0):

@@ -4,7 +4,7 @@ How a window travels from a scene file to its COG:
 
 1. :class:`WindowDataModule` hands each rank its own scenes (never a share of another
    rank's) and batches each scene's windows in raster order (:mod:`~.tiling` plans them);
-2. :class:`~minegeo.inference.reading.WindowDataset` cuts each batch out of full-width
+2. :class:`~minegeo.inference.reading.WindowDataset` cuts each batch out of
    strips of the scene, decoded once (:class:`~minegeo.inference.reading.StripReader`);
 3. :class:`Predictor` normalises the batch as training did, runs every model and view
    and averages their probabilities;
@@ -112,14 +112,20 @@ class WindowDataModule(L.LightningDataModule):
         batch_size: windows per batch.
         num_workers: reader processes (0: the main process reads between forwards; 1: a
             process reads ahead, for an accelerator).
+        strip_mb: most memory of one reader's strip, MB.
     """
 
     def __init__(
-        self, jobs: Sequence[SceneJob], geometry: ModelGeometry, batch_size: int, num_workers: int
+        self,
+        jobs: Sequence[SceneJob],
+        geometry: ModelGeometry,
+        batch_size: int,
+        num_workers: int,
+        strip_mb: float = 512,
     ) -> None:
         super().__init__()
         self.jobs, self.geometry = list(jobs), geometry
-        self.batch_size, self.num_workers = batch_size, num_workers
+        self.batch_size, self.num_workers, self.strip_mb = batch_size, num_workers, strip_mb
         self.rank_jobs: list[SceneJob] = []
         self.dataset: WindowDataset | None = None
 
@@ -128,7 +134,7 @@ class WindowDataModule(L.LightningDataModule):
         assert self.trainer is not None
         rank, world = self.trainer.global_rank, self.trainer.world_size
         self.rank_jobs = self.jobs[rank::world]
-        self.dataset = WindowDataset(self.rank_jobs, self.geometry)
+        self.dataset = WindowDataset(self.rank_jobs, self.geometry, self.strip_mb)
         return DataLoader(
             self.dataset,
             batch_sampler=FixedBatches(self.dataset.batches(self.batch_size)),

@@ -1,4 +1,4 @@
-"""Reading the windows of predict: one full-width strip per row of windows.
+"""Reading the windows of predict: one strip per row of windows.
 
 A plan's windows come in raster order and the windows of one row share their rows, so
 the reader decodes a *strip* (every band, the rows of one row of windows, the scene's
@@ -6,8 +6,10 @@ whole width) with one GDAL call, which decodes the strip's tiles on all cores
 (``GDAL_NUM_THREADS``), and cuts the row's windows out of it. The rows the next strip
 shares with this one (tile overlap, the FCN's halo, the rest of a file block already
 decoded) are carried over, so every block of the file is decoded once. Memory is one
-strip: the scene's width times a window and a block of rows, in the file's own data type
-(uint16 digital numbers stay uint16 until the batch is made).
+strip, the scene's width times a window and a block of rows, in the file's own data type
+(uint16 digital numbers stay uint16 until the batch is made); a scene too wide for
+``strip_mb`` is read in column segments, so memory stops growing with the width but for
+the shared rows.
 
 The strip is pixel-interleaved, as Earth Engine's GeoTIFFs store their pixels and as
 the model runs (channels-last): GDAL writes it so while decoding, and each window is a
@@ -65,20 +67,33 @@ class SceneJob:
 
 
 class StripReader:
-    """The windows of one scene's plan, cut from full-width strips decoded once.
+    """The windows of one scene's plan, cut from strips decoded once.
+
+    A strip spans the scene's width, unless that would take more than ``strip_mb``: then
+    each row of windows is read in column segments (runs of whole windows), and each
+    segment keeps the rows the next row of windows shares until the reader comes back to
+    it, so memory is one segment's strip plus the shared rows across the width.
 
     Args:
         job: the scene and its plan.
+        strip_mb: most memory of one strip, MB (at least one window wide).
     """
 
-    def __init__(self, job: SceneJob) -> None:
+    def __init__(self, job: SceneJob, strip_mb: float = 512) -> None:
         self.job = job
         self.src = rasterio.open(job.path)
         self.block_rows = int(self.src.block_shapes[0][0])
-        rows = job.plan.read_size + self.block_rows
-        self.strip = np.empty((rows, job.width, len(job.indexes)), dtype=self.src.dtypes[0])
-        #: scene rows held in ``strip``: [top, bottom)
+        rows, dtype = job.plan.read_size + self.block_rows, np.dtype(self.src.dtypes[0])
+        most = int(strip_mb * 2**20 / (rows * len(job.indexes) * dtype.itemsize))
+        self.segments = column_segments(job.plan, job.width, most)
+        width = max(right - left for left, right in self.segments.values())
+        self.strip = np.empty((rows, width, len(job.indexes)), dtype=dtype)
+        self.row_tops = sorted({max(chunk.row, 0) for chunk in job.plan.chunks})
+        #: the segment in ``strip`` (scene columns [left, right)) and its scene rows [top, bottom)
+        self.columns: tuple[int, int] | None = None
         self.top = self.bottom = 0
+        #: the shared rows of the segments not in ``strip``: their first row and the rows
+        self.carried: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
 
     def read(self, chunk: Chunk, out: np.ndarray) -> None:
         """Copy ``chunk``'s window into ``out`` (size, size, bands); nodata and the outside are NaN."""
@@ -89,30 +104,69 @@ class StripReader:
             out[...] = np.nan
         if bottom <= top or right <= left:
             return
+        columns = self.segments.get(chunk.col, (left, right))  # a window off the plan: its own columns
+        if columns != self.columns:
+            self._switch(columns)
         self._hold(top, bottom)
-        window = self.strip[top - self.top : bottom - self.top, left:right]
+        first = columns[0]
+        window = self.strip[top - self.top : bottom - self.top, left - first : right - first]
         out[top - chunk.row : bottom - chunk.row, left - chunk.col : right - chunk.col] = window
 
     def close(self) -> None:
         """Close the file."""
         self.src.close()
 
+    def _switch(self, columns: tuple[int, int]) -> None:
+        """Put the current segment's shared rows aside and bring back those of ``columns``."""
+        if self.columns is not None:
+            later = [row for row in self.row_tops if row > self.top]
+            if later and later[0] < self.bottom:  # rows the segment's next window row reads again
+                start = max(later[0], self.top)
+                width = self.columns[1] - self.columns[0]
+                kept = self.strip[start - self.top : self.bottom - self.top, :width].copy()
+                self.carried[self.columns] = (start, kept)
+        self.columns = columns
+        self.top, rows = self.carried.pop(columns, (0, self.strip[:0]))
+        self.strip[: len(rows), : rows.shape[1]] = rows
+        self.bottom = self.top + len(rows)
+
     def _hold(self, top: int, bottom: int) -> None:
         """Make ``strip`` hold scene rows [top, bottom): keep the rows already there, decode the rest."""
+        assert self.columns is not None
+        left, right = self.columns
+        strip = self.strip[:, : right - left]
         if not self.top <= top <= self.bottom:  # out of order (a worker's share): start afresh
             self.top = self.bottom = top
         kept = self.bottom - top
         if kept > 0 and top > self.top:
-            self.strip[:kept] = self.strip[top - self.top : self.bottom - self.top]
+            strip[:kept] = strip[top - self.top : self.bottom - self.top]
         self.top = top
         if bottom > self.bottom:
             # whole file blocks: the next strip finds the rest of the last block here
             end = min(math.ceil(bottom / self.block_rows) * self.block_rows, self.job.height)
-            end = min(end, top + len(self.strip))
-            rows = Window(0, self.bottom, self.job.width, end - self.bottom)
-            target = self.strip[self.bottom - top : end - top].transpose(2, 0, 1)  # GDAL fills it interleaved
+            end = min(end, top + len(strip))
+            rows = Window(left, self.bottom, right - left, end - self.bottom)
+            target = strip[self.bottom - top : end - top].transpose(2, 0, 1)  # GDAL fills it interleaved
             self.src.read(self.job.indexes, window=rows, out=target)
             self.bottom = end
+
+
+def column_segments(plan: Plan, width: int, most: int) -> dict[int, tuple[int, int]]:
+    """The scene columns [left, right) read with each window column: runs of whole windows.
+
+    A run is as wide as ``most`` columns allows, and never narrower than one window.
+    """
+    size, segments = plan.read_size, {}
+    starts = sorted({chunk.col for chunk in plan.chunks})
+    run: list[int] = []
+    for col in [*starts, None]:
+        if run and (col is None or min(col + size, width) - max(run[0], 0) > most):
+            columns = (max(run[0], 0), min(run[-1] + size, width))
+            segments.update(dict.fromkeys(run, columns))
+            run = []
+        if col is not None:
+            run.append(col)
+    return segments
 
 
 class WindowDataset(Dataset[dict[str, Any]]):
@@ -126,10 +180,11 @@ class WindowDataset(Dataset[dict[str, Any]]):
     Args:
         jobs: the rank's scenes.
         geometry: the model's geometry (to reduce validity to output cells).
+        strip_mb: most memory of one strip (see :class:`StripReader`).
     """
 
-    def __init__(self, jobs: Sequence[SceneJob], geometry: ModelGeometry) -> None:
-        self.jobs, self.geometry = list(jobs), geometry
+    def __init__(self, jobs: Sequence[SceneJob], geometry: ModelGeometry, strip_mb: float = 512) -> None:
+        self.jobs, self.geometry, self.strip_mb = list(jobs), geometry, strip_mb
         self.starts = list(np.cumsum([0] + [len(job.plan.chunks) for job in jobs])[:-1])
         self.total = sum(len(job.plan.chunks) for job in jobs)
         self._reader: StripReader | None = None
@@ -203,7 +258,7 @@ class WindowDataset(Dataset[dict[str, Any]]):
     def _scene_reader(self, scene: int) -> StripReader:
         if self._reader is None or self._reader.job is not self.jobs[scene]:
             self.close()
-            self._reader = StripReader(self.jobs[scene])
+            self._reader = StripReader(self.jobs[scene], self.strip_mb)
         return self._reader
 
     def _scene(self, index: int) -> int:

@@ -117,7 +117,9 @@ def scan(
         enable_progress_bar=settings.progress,
         use_distributed_sampler=False,
     )
-    datamodule = WindowDataModule(todo, geometry, settings.batch_size, settings.num_workers)
+    datamodule = WindowDataModule(
+        todo, geometry, settings.batch_size, settings.num_workers, settings.strip_mb
+    )
     with rasterio.Env(**gdal_options(settings)):
         trainer.predict(predictor, datamodule=datamodule, return_predictions=False)
     trainer.strategy.barrier()

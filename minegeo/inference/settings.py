@@ -161,6 +161,8 @@ class PredictSettings:
     fcn_cells: int = 48
     batch_size: int = 4
     num_workers: int = 0
+    #: most memory of one reader's strip, MB; wider scenes are read in column segments
+    strip_mb: int = 512
     gdal: GdalSettings = field(default_factory=GdalSettings)
     tta: str = "none"
     reuse_freed_memory: bool = True
@@ -231,6 +233,7 @@ class PredictSettings:
             raise setting_error("input_scale", self.input_scale, "a number > 0, or null")
         _at_least("batch_size", self.batch_size, 1)
         _at_least("num_workers", self.num_workers, 0)
+        _at_least("strip_mb", self.strip_mb, 1)
 
 
 def load_settings(cfg: PredictSettings | DictConfig | Mapping[str, Any]) -> PredictSettings:

@@ -354,6 +354,14 @@ def test_engine_settings_do_not_change_probabilities(
     )
 
 
+def test_column_segments_do_not_change_probabilities(tmp_path: Path, unet_ckpt: Path) -> None:
+    scene = random_scene(tmp_path / "s.tif", 150, 700)  # a 1 MB strip holds 336 of its columns
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "whole", tile_size=64, batch_size=2))
+    run_predict(predict_config(unet_ckpt, scene, tmp_path / "cut", tile_size=64, batch_size=2, strip_mb=1))
+    cut, whole = _read(tmp_path / "cut" / "s.prob.tif"), _read(tmp_path / "whole" / "s.prob.tif")
+    np.testing.assert_array_equal(cut, whole)
+
+
 def test_a_reader_process_fcn_equals_reading_in_turn(tmp_path: Path, fcn_ckpt: Path) -> None:
     scene = random_scene(tmp_path / "s.tif", 215 + 27 * 9, 215 + 27 * 7)
     run_predict(predict_config(fcn_ckpt, scene, tmp_path / "turn", num_workers=0, batch_size=3))

@@ -13,7 +13,7 @@ import torch
 from rasterio.windows import Window
 
 from minegeo.bundle import ModelGeometry
-from minegeo.inference.reading import SceneJob, StripReader, WindowDataset
+from minegeo.inference.reading import SceneJob, StripReader, WindowDataset, column_segments
 from minegeo.inference.tiling import Chunk, segmentation_plan, strided_plan
 from tests.inference.predict_helpers import TRANSFORM, random_scene
 
@@ -80,6 +80,50 @@ def test_every_window_equals_a_direct_read_and_each_row_is_decoded_once(
         )
     reader.close()
     assert sum(decoded) == 100  # whole blocks, carried between strips, never decoded twice
+
+
+FCN_GEOMETRY = ModelGeometry(receptive_field=21, output_stride=4, offset=10, min_size=21)
+
+
+@pytest.mark.parametrize("geometry", [GEOMETRY, FCN_GEOMETRY])
+def test_a_wide_scene_is_read_in_column_segments_each_block_once_per_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, geometry: ModelGeometry
+) -> None:
+    data = np.random.default_rng(5).random((3, 100, 150), dtype=np.float32)
+    job = _job(_tiled(tmp_path / "s.tif", data), geometry=geometry)
+    decoded: list[Window] = []
+    original = rasterio.io.DatasetReader.read
+
+    def counting_read(self: Any, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(kwargs["window"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(rasterio.io.DatasetReader, "read", counting_read)
+    size = job.plan.read_size
+    strip_mb = 2 * size * (size + 16) * 3 * 4 / 2**20  # room for two windows side by side
+    reader = StripReader(job, strip_mb=strip_mb)
+    segments = sorted(set(reader.segments.values()))
+    assert len(segments) >= 3 and reader.strip.shape[1] <= 2 * size
+    padded = np.full((3, 100 + 2 * size, 150 + 2 * size), np.nan, np.float32)
+    padded[:, size : size + 100, size : size + 150] = data
+    out = np.empty((size, size, 3), np.float32)
+    for chunk in job.plan.chunks:
+        reader.read(chunk, out)
+        window = padded[:, size + chunk.row : 2 * size + chunk.row, size + chunk.col : 2 * size + chunk.col]
+        np.testing.assert_array_equal(out, window.transpose(1, 2, 0))
+    reader.close()
+    for left, right in segments:  # each segment decodes its columns' rows once, top to bottom
+        rows = [w.height for w in decoded if (w.col_off, w.col_off + w.width) == (left, right)]
+        assert sum(rows) == 100
+    assert len(decoded) == sum(1 for w in decoded if (w.col_off, w.col_off + w.width) in segments)
+
+
+def test_column_segments_are_runs_of_whole_windows_never_narrower_than_one(tmp_path: Path) -> None:
+    plan = segmentation_plan(40, 200, GEOMETRY, 32, 8)  # windows every 24 px
+    segments = column_segments(plan, 200, 60)
+    assert sorted(set(segments.values())) == [(0, 56), (48, 104), (96, 152), (144, 200)]
+    assert set(column_segments(plan, 200, 10).values()) == {(c, c + 32) for c in plan.col_starts}
+    assert set(column_segments(plan, 200, 10**6).values()) == {(0, 200)}
 
 
 def test_window_past_the_edge_reads_nodata_outside(tmp_path: Path) -> None:
