@@ -120,11 +120,10 @@ class StripReader:
         """Put the current segment's shared rows aside and bring back those of ``columns``."""
         if self.columns is not None:
             later = [row for row in self.row_tops if row > self.top]
-            if later and later[0] < self.bottom:  # rows the segment's next window row reads again
-                start = max(later[0], self.top)
+            if later and later[0] < self.bottom:  # rows the segment's next row of windows reads again
                 width = self.columns[1] - self.columns[0]
-                kept = self.strip[start - self.top : self.bottom - self.top, :width].copy()
-                self.carried[self.columns] = (start, kept)
+                kept = self.strip[later[0] - self.top : self.bottom - self.top, :width].copy()
+                self.carried[self.columns] = (later[0], kept)
         self.columns = columns
         self.top, rows = self.carried.pop(columns, (0, self.strip[:0]))
         self.strip[: len(rows), : rows.shape[1]] = rows
