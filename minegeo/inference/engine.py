@@ -19,8 +19,7 @@ How a window travels from a scene file to its COG:
 from __future__ import annotations
 
 import sys
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,11 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
 from minegeo.bundle import ModelGeometry, Preprocessing
 from minegeo.inference.blending import RowBlender
-from minegeo.inference.reading import SceneJob, WindowDataset, already_batched
+from minegeo.inference.reading import FixedBatches, SceneJob, WindowDataset, already_batched
 from minegeo.inference.writer import ProbabilityWriter
 
 
@@ -148,23 +147,6 @@ class WindowDataModule(L.LightningDataModule):
         """Close the open scene."""
         if self.dataset is not None:
             self.dataset.close()
-
-
-# FixedBatches returns every window; Lightning warns about any custom batch sampler in predict
-warnings.filterwarnings("ignore", message="You are using a custom batch sampler `FixedBatches`")
-
-
-class FixedBatches(Sampler[list[int]]):
-    """A batch sampler over a fixed list of batches (Lightning wraps batch samplers, not lists)."""
-
-    def __init__(self, batches: list[list[int]]) -> None:
-        self.batches = batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        return iter(self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
 
 
 class SceneWriter(BasePredictionWriter):

@@ -2,14 +2,14 @@
 
 A plan's windows come in raster order and the windows of one row share their rows, so
 the reader decodes a *strip* (every band, the rows of one row of windows, the scene's
-whole width) with one GDAL call, which decodes the strip's tiles on all cores
+width) with one GDAL call, which decodes the strip's tiles on all cores
 (``GDAL_NUM_THREADS``), and cuts the row's windows out of it. The rows the next strip
 shares with this one (tile overlap, the FCN's halo, the rest of a file block already
 decoded) are carried over, so every block of the file is decoded once. Memory is one
-strip, the scene's width times a window and a block of rows, in the file's own data type
-(uint16 digital numbers stay uint16 until the batch is made); a scene too wide for
-``strip_mb`` is read in column segments, so memory stops growing with the width but for
-the shared rows.
+strip (a window and a block of rows across the width, in the file's own data type:
+uint16 digital numbers stay uint16 until the batch is made); a scene too wide for
+``strip_mb`` is read in column segments, so memory grows with the width by the shared
+rows only.
 
 The strip is pixel-interleaved, as Earth Engine's GeoTIFFs store their pixels and as
 the model runs (channels-last): GDAL writes it so while decoding, and each window is a
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import rasterio
 import torch
 from affine import Affine
 from rasterio.windows import Window
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from minegeo.bundle import ModelGeometry
 from minegeo.inference.tiling import Chunk, Plan
@@ -155,17 +156,13 @@ def column_segments(plan: Plan, width: int, most: int) -> dict[int, tuple[int, i
 
     A run is as wide as ``most`` columns allows, and never narrower than one window.
     """
-    size, segments = plan.read_size, {}
-    starts = sorted({chunk.col for chunk in plan.chunks})
-    run: list[int] = []
-    for col in [*starts, None]:
-        if run and (col is None or min(col + size, width) - max(run[0], 0) > most):
-            columns = (max(run[0], 0), min(run[-1] + size, width))
-            segments.update(dict.fromkeys(run, columns))
-            run = []
-        if col is not None:
-            run.append(col)
-    return segments
+    size = plan.read_size
+    runs: list[list[int]] = []
+    for col in sorted({chunk.col for chunk in plan.chunks}):
+        if not runs or min(col + size, width) - max(runs[-1][0], 0) > most:
+            runs.append([])
+        runs[-1].append(col)
+    return {col: (max(run[0], 0), min(run[-1] + size, width)) for run in runs for col in run}
 
 
 class WindowDataset(Dataset[dict[str, Any]]):
@@ -262,6 +259,23 @@ class WindowDataset(Dataset[dict[str, Any]]):
 
     def _scene(self, index: int) -> int:
         return bisect.bisect_right(self.starts, index) - 1
+
+
+# FixedBatches returns every window; Lightning warns about any custom batch sampler in predict
+warnings.filterwarnings("ignore", message="You are using a custom batch sampler `FixedBatches`")
+
+
+class FixedBatches(Sampler[list[int]]):
+    """A batch sampler over a fixed list of batches (Lightning wraps batch samplers, not lists)."""
+
+    def __init__(self, batches: list[list[int]]) -> None:
+        self.batches = batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
 
 
 def already_batched(batch: Any) -> Any:
