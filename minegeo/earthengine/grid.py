@@ -22,6 +22,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from minegeo.datasets.vector import read_vector
 from minegeo.earthengine.geodesy import meridional_radius, parallel_radius
 from minegeo.earthengine.names import sanitize_name
 from minegeo.errors import MinegeoInputError
@@ -88,15 +89,7 @@ def read_aoi(
 
 
 def _read_polygons(path: Path) -> gpd.GeoDataFrame:
-    if not path.is_file():
-        raise MinegeoInputError(f"{path}: file not found; expected a polygon file for the AOI")
-    try:
-        frame = gpd.read_file(path)
-    except Exception as error:  # pyogrio raises several unrelated types for unreadable files
-        raise MinegeoInputError(f"{path}: not a readable vector file ({error})") from error
-    if frame.crs is None:
-        raise MinegeoInputError(f"{path}: no CRS; expected polygons with a CRS such as EPSG:4674")
-    return frame.to_crs(4326)
+    return read_vector(path, kind="AOI polygon file").to_crs(4326)
 
 
 def _state_polygon(path: Path, state: str) -> shapely.Geometry:

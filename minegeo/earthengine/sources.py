@@ -23,6 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from minegeo.datasets.vector import read_vector
 from minegeo.errors import MinegeoInputError
 
 __all__ = ["SITE_COLUMNS", "read_sites"]
@@ -99,12 +100,7 @@ def _read_anm(path: Path, label: str) -> gpd.GeoDataFrame:
 def _read_vector_sites(
     path: Path, default_label: str, label_column: str, id_column: str | None
 ) -> gpd.GeoDataFrame:
-    try:
-        source = gpd.read_file(path)
-    except Exception as error:  # pyogrio raises several unrelated types for unreadable files
-        raise MinegeoInputError(f"{path}: not a readable vector file ({error})") from error
-    if source.crs is None:
-        raise MinegeoInputError(f"{path}: no CRS; expected a vector file with a CRS such as EPSG:4326")
+    source = read_vector(path, kind="site file")
     source = source[source.geometry.notna() & ~source.geometry.is_empty].to_crs(4326)
     if id_column and id_column not in source.columns:
         raise MinegeoInputError(f"{path}: no id column {id_column!r}; columns are {list(source.columns)}")

@@ -115,6 +115,17 @@ def test_read_aoi_needs_exactly_one_source() -> None:
         read_aoi(bbox=[-45, -21, -42, -18], state="MG")
 
 
+def test_read_aoi_names_the_file_that_is_missing_unreadable_or_without_crs(tmp_path: Path) -> None:
+    with pytest.raises(MinegeoInputError, match=r"none\.gpkg: AOI polygon file not found"):
+        read_aoi(tmp_path / "none.gpkg")
+    (tmp_path / "text.geojson").write_text("not json")
+    with pytest.raises(MinegeoInputError, match=r"text\.geojson: not a readable vector file"):
+        read_aoi(tmp_path / "text.geojson")
+    gpd.GeoDataFrame(geometry=[shapely.box(-45, -21, -42, -18)]).to_file(tmp_path / "bare.gpkg")
+    with pytest.raises(MinegeoInputError, match=r"bare\.gpkg: no CRS"):
+        read_aoi(tmp_path / "bare.gpkg")
+
+
 def test_read_aoi_cuts_a_state_from_a_boundary_file(tmp_path: Path) -> None:
     path = tmp_path / "states.gpkg"
     shapes = [shapely.box(-51, -23, -40, -14), shapely.box(-40, -21, -39, -18)]
