@@ -120,11 +120,11 @@ class StripReader:
     def _switch(self, columns: tuple[int, int]) -> None:
         """Put the current segment's shared rows aside and bring back those of ``columns``."""
         if self.columns is not None:
-            later = [row for row in self.row_tops if row > self.top]
-            if later and later[0] < self.bottom:  # rows the segment's next row of windows reads again
+            following = bisect.bisect_right(self.row_tops, self.top)  # the segment's next row of windows
+            if following < len(self.row_tops) and (start := self.row_tops[following]) < self.bottom:
                 width = self.columns[1] - self.columns[0]
-                kept = self.strip[later[0] - self.top : self.bottom - self.top, :width].copy()
-                self.carried[self.columns] = (later[0], kept)
+                kept = self.strip[start - self.top : self.bottom - self.top, :width].copy()
+                self.carried[self.columns] = (start, kept)
         self.columns = columns
         self.top, rows = self.carried.pop(columns, (0, self.strip[:0]))
         self.strip[: len(rows), : rows.shape[1]] = rows

@@ -118,7 +118,7 @@ def test_a_wide_scene_is_read_in_column_segments_each_block_once_per_segment(
     assert len(decoded) == sum(1 for w in decoded if (w.col_off, w.col_off + w.width) in segments)
 
 
-def test_column_segments_are_runs_of_whole_windows_never_narrower_than_one(tmp_path: Path) -> None:
+def test_column_segments_are_runs_of_whole_windows_never_narrower_than_one() -> None:
     plan = segmentation_plan(40, 200, GEOMETRY, 32, 8)  # windows every 24 px
     segments = column_segments(plan, 200, 60)
     assert sorted(set(segments.values())) == [(0, 56), (48, 104), (96, 152), (144, 200)]

@@ -38,6 +38,7 @@ def test_predict_yaml_matches_the_schema() -> None:
         ({"overlap": -300}, r"overlap=-300: expected a whole number from 0 to tile_size/2 \(256\)"),
         ({"overlap": 512}, "overlap=512: expected a whole number from 0 to tile_size/2"),
         ({"fcn_cells": 0}, "fcn_cells=0: expected a whole number >= 1"),
+        ({"strip_mb": 0}, "strip_mb=0: expected a whole number >= 1"),
         ({"batch_size": 0}, "batch_size=0: expected a whole number >= 1"),
         ({"detect": {"threshold": 2}}, r"detect.threshold=2.0: expected a value in \(0, 1\]"),
         ({"detect": {"threshold": 0}}, r"detect.threshold=0.0: expected a value in \(0, 1\]"),
