@@ -201,11 +201,12 @@ class WindowDataset(Dataset[dict[str, Any]]):
         error = self._read(scene, [index - self.starts[scene] for index in indexes], pixels)
         if job.nodata is not None and not math.isnan(job.nodata):
             pixels[pixels == np.float32(job.nodata)] = np.nan
-        # a NaN in any band makes the pixel's sum NaN; a matrix product sums on every core
-        finite = np.isfinite(pixels.reshape(-1, pixels.shape[3]) @ np.ones(pixels.shape[3], np.float32))
-        finite = finite.reshape(pixels.shape[:3])
+        image = torch.from_numpy(pixels)
+        # a NaN in any band makes the pixel's sum NaN. Torch sums on the model's own threads:
+        # a numpy matrix product would leave OpenBLAS's threads spinning through the forward
+        finite = image.sum(dim=3).isfinite().numpy()
         return {
-            "image": torch.from_numpy(pixels).permute(0, 3, 1, 2),
+            "image": image.permute(0, 3, 1, 2),
             "valid": torch.from_numpy(np.stack([output_valid(f, job.plan, self.geometry) for f in finite])),
             "scene": torch.full((len(indexes),), scene),
             "chunk": torch.tensor([index - self.starts[scene] for index in indexes]),
