@@ -65,7 +65,7 @@ def _write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
 
 def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Instantiate data, model, task and trainer; fit; validate and test the best checkpoint."""
-    from minegeo.tasks.base import check_in_channels  # torch, only once a run starts
+    from minegeo.tasks.base import check_in_channels, check_sample_sizes  # torch, once a run starts
     from minegeo.tasks.losses import check_loss_target
 
     check_loss_target(cfg.task.get("loss"))  # before the data is read
@@ -73,6 +73,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     datamodule.setup("fit")
     model = build(cfg.model)
     check_in_channels(model, datamodule.preprocessing.bands)
+    check_sample_sizes(model, sample_sizes(datamodule))
     # Objects cannot pass through Hydra's config merge: complete a partial instead.
     make_task = build(cfg.task, _partial_=True, _convert_="all")
     task = make_task(model=model, model_config=OmegaConf.to_container(cfg.model, resolve=True))
@@ -137,6 +138,12 @@ def _cross_validate(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     summary["folds"] = len(per_fold)
     summary["epochs"] = int(sum(m["epochs"] for m in per_fold))
     return summary
+
+
+def sample_sizes(datamodule: Any) -> dict[str, int | None]:
+    """The sides of the samples the datamodule feeds the model, by config key."""
+    sizes = {"data.patch_size": int(datamodule.patch_size)}
+    return sizes | {"data.crop_size": getattr(datamodule, "crop_size", None)}
 
 
 def _has_test_split(datamodule: Any) -> bool:

@@ -73,7 +73,6 @@ def test_tailings_recipe_trains_then_predicts_and_evaluates_image_mask_pairs(tmp
         "+experiment=unet_tailings_rgb",
         f"data.root={pairs}",
         "data.patch_size=64",
-        "data.crop_size=32",
     ]
     overrides += [
         "trainer.max_epochs=1",
@@ -101,7 +100,6 @@ def test_pretrained_run_predicts_after_its_weights_file_is_deleted(hub_weights: 
         "+experiment=unet_tailings_rgb",
         f"data.root={pairs}",
         "data.patch_size=64",
-        "data.crop_size=32",
     ]
     overrides += ["model.weights=ResNet18_Weights.SENTINEL2_RGB_MOCO", "trainer.max_epochs=1", "logger=csv"]
     overrides += ["trainer.check_val_every_n_epoch=1", "trainer.accelerator=cpu"]
@@ -188,6 +186,14 @@ def test_a_band_the_files_lack_is_refused_in_one_line(tmp_path: Path) -> None:
     pairs = write_pairs(tmp_path / "pairs")  # RGB patches
     overrides = ["+experiment=unet_tailings_rgb", f"data.root={pairs}", "bands=rgbn", "logger=csv"]
     with pytest.raises(MinegeoInputError, match=r"img_\d+\.tif: missing band\(s\) B8; expected 4 bands"):
+        train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
+
+
+def test_a_crop_the_model_cannot_take_is_refused_in_one_line(tmp_path: Path) -> None:
+    pairs = write_pairs(tmp_path / "pairs")
+    overrides = ["+experiment=unet_tailings_rgb", f"data.root={pairs}", "data.patch_size=64", "logger=csv"]
+    overrides += ["data.crop_size=48"]  # the recipe's U-Net at a quarter resolution takes multiples of 64
+    with pytest.raises(MinegeoInputError, match=r"^data\.crop_size=48: .* multiples of 64 px"):
         train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
 
 

@@ -7,12 +7,14 @@ either the whole model's state dict or only the encoder's.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from minegeo.bundle import ModelGeometry
@@ -26,22 +28,33 @@ _SET_HERE = frozenset({"self", "kwargs", "encoder_name", "encoder_weights", "in_
 class SegmentationModel(nn.Module):
     """A per-pixel model with the geometry predict needs (stride 1, size multiple).
 
+    With ``downsample`` k > 1 the network sees the input averaged over k x k pixels and
+    its scores are upsampled bilinearly to the input's pixels: objects of tens of pixels
+    (tailings ponds) lose almost nothing at half resolution, and each step costs about
+    k² times less, so a small CPU budget buys more training (experiments/README.md).
+
     Args:
         model: the wrapped segmentation network, (B, C, H, W) -> (B, K, H, W).
-        geometry: its input constraints.
+        geometry: its input constraints, in input pixels.
+        downsample: input pixels per network pixel along each axis.
     """
 
     model: nn.Module
 
-    def __init__(self, model: nn.Module, geometry: ModelGeometry) -> None:
+    def __init__(self, model: nn.Module, geometry: ModelGeometry, downsample: int = 1) -> None:
         super().__init__()
         self.model = model
         self.geometry = geometry
+        self.downsample = downsample
 
     def forward(self, x: Tensor) -> Tensor:
         """Per-pixel class scores: (B, C, H, W) -> (B, num_classes, H, W)."""
-        out: Tensor = self.model(x)
-        return out
+        if self.downsample == 1:
+            out: Tensor = self.model(x)
+            return out
+        # (B, C, H, W) -> (B, C, H/k, W/k) -> (B, K, H/k, W/k) -> (B, K, H, W)
+        coarse = self.model(F.avg_pool2d(x, self.downsample))
+        return F.interpolate(coarse, scale_factor=self.downsample, mode="bilinear", align_corners=False)
 
 
 def smp_model(
@@ -55,6 +68,7 @@ def smp_model(
     bands: Sequence[str] | None = None,
     band_mismatch: BandMismatch = "refuse",
     arch_args: Mapping[str, Mapping[str, Any]] | None = None,
+    downsample: int = 1,
     **kwargs: Any,
 ) -> SegmentationModel:
     """Build a segmentation_models_pytorch model (Unet, FPN, DeepLabV3Plus, PSPNet, Segformer...).
@@ -74,6 +88,8 @@ def smp_model(
         arch_args: arguments of single architectures, by architecture name
             (``{"Unet": {"decoder_channels": [64, 32, 16]}}``); only ``arch``'s entry is
             used, so one config can sweep ``arch``.
+        downsample: run the network at 1/``downsample`` of the input's resolution (input
+            averaged, scores upsampled bilinearly); 1 for full resolution.
         **kwargs: further arguments of ``arch`` (``decoder_channels``, ...).
 
     Returns:
@@ -81,9 +97,13 @@ def smp_model(
 
     Raises:
         MinegeoInputError: for an unknown architecture or encoder, an argument the
-            architecture does not take, or a weights file that does not fit the model.
+            architecture does not take, a weights file that does not fit the model, or a
+            ``downsample`` below 1.
     """
     import segmentation_models_pytorch as smp
+
+    if int(downsample) != downsample or downsample < 1:
+        raise MinegeoInputError(f"model.downsample={downsample}: expected a whole number >= 1")
 
     arguments = arch_arguments(arch, kwargs, arch_args)
     if encoder_depth is not None:
@@ -103,7 +123,13 @@ def smp_model(
         load_encoder_weights(net.encoder, weights, encoder, bands, band_mismatch)
     elif weights is not None:
         load_weights(net, weights)
-    return SegmentationModel(net, segmentation_geometry(net, in_channels))
+    geometry = segmentation_geometry(net, in_channels)
+    geometry = dataclasses.replace(
+        geometry,
+        size_multiple=geometry.size_multiple * downsample,
+        min_size=geometry.min_size * downsample,
+    )
+    return SegmentationModel(net, geometry, int(downsample))
 
 
 def arch_arguments(

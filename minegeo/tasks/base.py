@@ -373,6 +373,27 @@ def check_in_channels(model: nn.Module, bands: Sequence[str]) -> None:
         )
 
 
+def check_sample_sizes(model: nn.Module, sizes: Mapping[str, int | None]) -> None:
+    """Refuse training samples whose side the model cannot take (a U-Net needs multiples of 32).
+
+    Args:
+        model: the network, with its ``geometry``.
+        sizes: config key -> side of the samples it sets, in pixels (None: not used).
+
+    Raises:
+        MinegeoInputError: naming the key, its value and the multiple the model needs.
+    """
+    geometry = getattr(model, "geometry", None)
+    if not isinstance(geometry, ModelGeometry) or geometry.output_stride != 1:
+        return  # window models (the FCN) take any side from their receptive field up
+    for key, size in sizes.items():
+        if size is not None and size % geometry.size_multiple:
+            raise MinegeoInputError(
+                f"{key}={size}: {type(model).__name__} takes sides that are multiples of "
+                f"{geometry.size_multiple} px (its encoder's stride times model.downsample)"
+            )
+
+
 def log_confusion_matrix(
     logger: WandbLogger, key: str, confusion: Tensor, class_names: Sequence[str], step: int
 ) -> None:

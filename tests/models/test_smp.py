@@ -25,6 +25,29 @@ def test_output_is_per_pixel_scores(in_channels: int) -> None:
     assert model(torch.zeros(1, in_channels, 64, 96)).shape == (1, 3, 64, 96)
 
 
+def test_downsample_runs_the_network_at_a_coarser_scale() -> None:
+    """Scores come back on the input's pixels; the network sees the k x k averaged input."""
+    torch.manual_seed(0)
+    arch_args = {"Unet": {"decoder_channels": [32, 16, 8]}}
+    model = smp_model("Unet", in_channels=3, num_classes=2, encoder_depth=3, downsample=2, arch_args=arch_args)
+    model = model.eval()
+    assert model.geometry.size_multiple == 16  # the encoder's 8, in input pixels
+    x = torch.rand(1, 3, 64, 96)
+    with torch.inference_mode():
+        out = model(x)
+    assert out.shape == (1, 2, 64, 96)
+    # replacing a 2x2 block by its mean changes nothing: the network sees block averages
+    flat = x.clone()
+    flat[..., :2, :2] = x[..., :2, :2].mean(dim=(-2, -1), keepdim=True)
+    with torch.inference_mode():
+        torch.testing.assert_close(model(flat), out)
+
+
+def test_downsample_below_one_is_one_line() -> None:
+    with pytest.raises(MinegeoInputError, match=r"^model\.downsample=0: expected a whole number >= 1$"):
+        smp_model("Unet", in_channels=3, downsample=0)
+
+
 def test_segformer_builds() -> None:
     model = smp_model("Segformer", in_channels=12, num_classes=2).eval()
     assert model(torch.zeros(1, 12, 64, 64)).shape == (1, 2, 64, 64)

@@ -116,3 +116,15 @@ def test_classification_panels_draw_the_first_class(classification_task: Callabl
     probability, name = classification_task().panel_probability(torch.log(torch.tensor([[0.8, 0.2]])))
     assert name == "p(mine)"
     assert probability.item() == pytest.approx(0.8)
+
+
+def test_sample_sides_must_be_multiples_of_the_models() -> None:
+    from minegeo.errors import MinegeoInputError
+    from minegeo.models import DiscoveryFCN, smp_model
+    from minegeo.tasks.base import check_sample_sizes
+
+    unet = smp_model("Unet", in_channels=3, num_classes=2, encoder_depth=4, downsample=2)  # multiple 32
+    check_sample_sizes(unet, {"data.patch_size": 448, "data.crop_size": None})
+    with pytest.raises(MinegeoInputError, match=r"^data\.crop_size=200: .* multiples of 32 px"):
+        check_sample_sizes(unet, {"data.patch_size": 448, "data.crop_size": 200})
+    check_sample_sizes(DiscoveryFCN(in_channels=3), {"data.patch_size": 201})  # a window model: any side
