@@ -29,8 +29,10 @@ def test_downsample_runs_the_network_at_a_coarser_scale() -> None:
     """Scores come back on the input's pixels; the network sees the k x k averaged input."""
     torch.manual_seed(0)
     arch_args = {"Unet": {"decoder_channels": [32, 16, 8]}}
-    model = smp_model("Unet", in_channels=3, num_classes=2, encoder_depth=3, downsample=2, arch_args=arch_args)
-    model = model.eval()
+    model = smp_model(
+        "Unet", in_channels=3, num_classes=2, encoder_depth=3, downsample=2, arch_args=arch_args
+    )
+    model.eval()
     assert model.geometry.size_multiple == 16  # the encoder's 8, in input pixels
     x = torch.rand(1, 3, 64, 96)
     with torch.inference_mode():
