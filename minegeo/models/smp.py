@@ -30,8 +30,9 @@ class SegmentationModel(nn.Module):
 
     With ``downsample`` k > 1 the network sees the input averaged over k x k pixels and
     its scores are upsampled bilinearly to the input's pixels: objects of tens of pixels
-    (tailings ponds) lose almost nothing at a half or a quarter of the resolution, and a step costs about
-    k² times less, so a small CPU budget buys more training (experiments/README.md).
+    (tailings ponds) lose almost nothing at a half or a quarter of the resolution, and a
+    step costs about k² times less, so a small CPU budget buys more training
+    (experiments/README.md).
 
     Args:
         model: the wrapped segmentation network, (B, C, H, W) -> (B, K, H, W).
