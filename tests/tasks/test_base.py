@@ -123,7 +123,13 @@ def test_sample_sides_must_be_multiples_of_the_models() -> None:
     from minegeo.models import DiscoveryFCN, smp_model
     from minegeo.tasks.base import check_sample_sizes
 
-    unet = smp_model("Unet", in_channels=3, num_classes=2, encoder_depth=4, downsample=2)  # multiple 32
+    unet = smp_model(  # a stride-16 encoder at half resolution: multiples of 32
+        "Unet",
+        in_channels=3,
+        encoder_depth=4,
+        downsample=2,
+        arch_args={"Unet": {"decoder_channels": [8] * 4}},
+    )
     check_sample_sizes(unet, {"data.patch_size": 448, "data.crop_size": None})
     with pytest.raises(MinegeoInputError, match=r"^data\.crop_size=200: .* multiples of 32 px"):
         check_sample_sizes(unet, {"data.patch_size": 448, "data.crop_size": 200})
