@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from minegeo.errors import MinegeoInputError
 
-__all__ = ["PERIOD_LABEL", "Period", "parse_period", "parse_periods", "split_period"]
+__all__ = ["PERIOD_LABEL", "Period", "parse_period", "parse_periods", "period_of_stem", "split_period"]
 
 #: A period label as it appears in file names (the forms ``parse_period`` writes).
 PERIOD_LABEL = re.compile(r"^(?:\d{4}|\d{4}Q[1-4]|\d{8}-\d{8})$")
@@ -127,3 +127,9 @@ def split_period(stem: str) -> tuple[str, str] | None:
     if not dot or not place or not PERIOD_LABEL.match(label):
         return None
     return place, label
+
+
+def period_of_stem(stem: str) -> Period | None:
+    """The period a file stem ``<place>.<period>`` names, or None when it names none."""
+    parts = split_period(stem)
+    return parse_period(parts[1]) if parts is not None else None

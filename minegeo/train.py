@@ -50,7 +50,8 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     if cfg.get("world"):
         from minegeo.world.make import ensure_world
 
-        ensure_world(cfg.world.root, seed=cfg.world.seed, size=cfg.world.size)
+        world = cfg.world
+        ensure_world(world.root, seed=world.seed, size=world.size, periods=world.get("periods", 1))
     lightning.seed_everything(cfg.seed, workers=True)
     metrics = _cross_validate(cfg, run_dir) if cfg.get("kfold") else fit_and_test(cfg, run_dir)
     metrics["experiment"] = cfg.experiment_name

@@ -20,6 +20,14 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_series_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `small` synthetic world (seed 0) at 4 yearly periods, made once per session."""
+    from minegeo.world.make import make_world
+
+    return make_world(tmp_path_factory.mktemp("series") / "w", seed=0, size="small", periods=4)
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data beside the project; skips the test when it is absent."""
     root = SHARED_DATA.resolve()

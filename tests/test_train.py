@@ -58,6 +58,19 @@ def test_experiment_runs_one_batch(experiment: str, small_world: Path, tmp_path:
     assert any(key.startswith("val/") for key in written)
 
 
+def test_unet_trains_on_a_world_generated_with_periods(tmp_path: Path) -> None:
+    world = tmp_path / "series"
+    overrides = ["+experiment=unet_mines", "debug=fast", *world_overrides(world), *SMALL["unet_mines"]]
+    overrides += ["world.periods=3", "world.labels=labels_by_period.gpkg"]
+    metrics = train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
+    assert sorted(p.name for p in (world / "scenes").glob("scene_00.*.tif")) == [
+        "scene_00.2019.tif",
+        "scene_00.2020.tif",
+        "scene_00.2021.tif",
+    ]
+    assert "test/iou_mine" in metrics
+
+
 @pytest.mark.real_data
 def test_tailings_experiment_runs_one_batch(shared_data: Path, tmp_path: Path) -> None:
     overrides = ["+experiment=unet_tailings_rgb", "debug=fast", "logger=csv", "data.batch_size=2"]

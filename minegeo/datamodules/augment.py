@@ -2,6 +2,8 @@
 
 Overhead imagery has no up or left, so the geometric part draws one of the 8 dihedral
 transforms per sample (flips and quarter turns), applied alike to the image and its mask.
+A zoom shows each sample through a random window of its own, resized back to the full
+side: the same ground at other scales, and never a pixel from outside the sample.
 The radiometric part imitates what differs between Sentinel-2 composites of different
 places and years: a per-sample contrast gain, a per-band offset (haze, calibration)
 and a little pixel noise, all in normalised units, so it works for any band count.
@@ -14,6 +16,9 @@ from typing import Any
 import kornia.augmentation as K
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
+
+from minegeo.errors import MinegeoInputError
 
 
 class BatchAugmentation(nn.Module):
@@ -25,13 +30,22 @@ class BatchAugmentation(nn.Module):
         offset: standard deviation of the per-sample, per-band offset, in units of the
             band's standard deviation (0: off).
         noise: standard deviation of per-pixel Gaussian noise, same units (0: off).
+        zoom: largest zoom-in: each sample shows a random window of 1/zoom to all of its
+            side, resized back (bilinear image, nearest mask); 1: off.
     """
 
     def __init__(
-        self, geometric: bool = True, contrast: float = 0.0, offset: float = 0.0, noise: float = 0.0
+        self,
+        geometric: bool = True,
+        contrast: float = 0.0,
+        offset: float = 0.0,
+        noise: float = 0.0,
+        zoom: float = 1.0,
     ) -> None:
         super().__init__()
-        self.contrast, self.offset, self.noise = contrast, offset, noise
+        if zoom < 1:
+            raise MinegeoInputError(f"data.augment.zoom={zoom}: expected 1 (off) or more")
+        self.contrast, self.offset, self.noise, self.zoom = contrast, offset, noise, zoom
         self.geometric = (
             K.AugmentationSequential(
                 K.RandomHorizontalFlip(),
@@ -44,11 +58,27 @@ class BatchAugmentation(nn.Module):
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Augment ``batch["image"]`` (B, C, H, W) and, geometrically, ``batch["mask"]`` (B, H, W)."""
-        image: Tensor = batch["image"]
         if self.geometric is not None:
             batch = self._geometric(batch)
-            image = batch["image"]
-        batch["image"] = self._radiometric(image)
+        if self.zoom > 1:
+            batch = self._zoom(batch)
+        batch["image"] = self._radiometric(batch["image"])
+        return batch
+
+    def _zoom(self, batch: dict[str, Any]) -> dict[str, Any]:
+        image: Tensor = batch["image"]
+        size = image.shape[0]
+        scale = 1 / torch.empty(size, device=image.device).uniform_(1, self.zoom)
+        # the window's centre may move as far as keeps the window inside the sample
+        shift = (torch.rand(size, 2, device=image.device) * 2 - 1) * (1 - scale)[:, None]
+        theta = torch.zeros(size, 2, 3, device=image.device)
+        theta[:, 0, 0], theta[:, 1, 1], theta[:, :, 2] = scale, scale, shift
+        grid = F.affine_grid(theta, list(image.shape), align_corners=False)
+        batch["image"] = F.grid_sample(image, grid, mode="bilinear", align_corners=False)
+        if "mask" in batch:
+            mask = batch["mask"][:, None].float()
+            mask = F.grid_sample(mask, grid, mode="nearest", align_corners=False)
+            batch["mask"] = mask[:, 0].to(batch["mask"].dtype)
         return batch
 
     def _geometric(self, batch: dict[str, Any]) -> dict[str, Any]:

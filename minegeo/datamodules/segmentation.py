@@ -47,6 +47,10 @@ Normalization = Literal["train_split", "weights"]
 class SceneSegmentationDataModule(MinegeoDataModule):
     """Random patches from whole scenes for training; a grid over held-out blocks for val/test.
 
+    A time series (scenes ``<place>.<period>.tif``, labels with a ``period`` column) trains
+    on every period: each sample comes from one period's scene and labels, and the blocks
+    are cut once per place, so all periods of a block share its split.
+
     Args:
         images: directory (or files) of Sentinel-2 composites.
         labels: vector label file (GPKG, GeoJSON, Shapefile, KML).
@@ -113,7 +117,7 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         self.dataset: GeoDataset = scenes & labels
         resolution = float(scenes.res[0])
         self.blocks = split_blocks(
-            scenes.index.geometry,
+            _places(scenes.index.geometry),
             self.block_size_px * resolution,
             self.buffer_px * resolution,
             self.fractions,
@@ -197,6 +201,11 @@ class BlockGridSampler(Sampler):
 
     def __len__(self) -> int:
         return sum(len(sampler) for sampler in self.samplers)
+
+
+def _places(footprints: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Each footprint once: the periods of a place share its grid, and must share its splits."""
+    return footprints[~footprints.to_wkb().duplicated()].reset_index(drop=True)
 
 
 def _fits(dataset: GeoDataset, block: shapely.Polygon, size: int) -> bool:

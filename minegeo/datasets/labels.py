@@ -32,6 +32,7 @@ from torchgeo.datasets.utils import GeoSlice
 
 from minegeo import IGNORE_INDEX, SEGMENTATION_CLASSES
 from minegeo.datasets.raster import match_bands, open_raster, read_reflectance
+from minegeo.datasets.timeindex import label_intervals
 from minegeo.datasets.vector import read_vector
 from minegeo.errors import MinegeoInputError
 from minegeo.geo import metres_per_degree, utm_epsg_codes
@@ -236,6 +237,8 @@ class MineLabels(VectorDataset):
     Combine it with an image dataset for segmentation: ``Sentinel2Composite(...) &
     MineLabels(...)``. Features are read once through :func:`read_vector_labels`, so
     points are buffered in metres and class values mapped the same way everywhere.
+    Features with a ``period`` (a time series' labels, e.g. a synthetic world's
+    ``labels_by_period.gpkg``) label only the scenes of that period.
     """
 
     def __init__(
@@ -289,9 +292,10 @@ class MineLabels(VectorDataset):
         crs = CRS.from_user_input(crs) if crs is not None else frames[0].crs
         frames = [frame.to_crs(crs) for frame in frames]
         self._labels = pd.concat(frames, ignore_index=True)
+        self._times = label_intervals(_periods(self._labels))
         self.index = _file_index(files, frames, crs)
         if extent is not None:
-            self.index = self.index.set_geometry([extent.to_crs(crs).union_all()] * len(files))
+            self.index = self.index.set_geometry([extent.to_crs(crs).union_all()] * len(self.index))
         self._res = _resolution(res, crs)
 
     def __getitem__(self, query: GeoSlice) -> dict[str, Any]:
@@ -306,7 +310,7 @@ class MineLabels(VectorDataset):
         Raises:
             IndexError: if the slice lies outside every label file's bounds.
         """
-        x, y, _ = self._disambiguate_slice(query)
+        x, y, t = self._disambiguate_slice(query)
         if self.index.cx[x.start : x.stop, y.start : y.stop].empty:
             raise IndexError(f"query: {query} not found in index with bounds: {self.bounds}")
         if self._labels.crs != self.crs:
@@ -314,7 +318,8 @@ class MineLabels(VectorDataset):
             self._labels = self._labels.to_crs(self.crs)
         height, width = round((y.stop - y.start) / y.step), round((x.stop - x.start) / x.step)
         transform = rasterio.transform.from_bounds(x.start, y.start, x.stop, y.stop, width, height)
-        mask = rasterize_labels(self._labels, self.class_names, transform, (height, width), self.crs)
+        labels = self._labels[_meets(self._times, t.start, t.stop)]
+        mask = rasterize_labels(labels, self.class_names, transform, (height, width), self.crs)
         sample: dict[str, Any] = {"mask": torch.from_numpy(mask).long(), "crs": self.crs, "bounds": query}
         if self.transforms is not None:
             sample = self.transforms(sample)
@@ -322,12 +327,31 @@ class MineLabels(VectorDataset):
 
 
 def _file_index(files: list[Path], frames: list[gpd.GeoDataFrame], crs: CRS) -> gpd.GeoDataFrame:
-    """TorchGeo's index: one row per file, its bounds, valid at all times."""
-    boxes = [shapely.box(*frame.total_bounds) for frame in frames]
-    times = pd.IntervalIndex.from_tuples(
-        [(pd.Timestamp.min, pd.Timestamp.max)] * len(files), closed="both", name="datetime"
-    )
-    return gpd.GeoDataFrame({"filepath": [str(file) for file in files]}, index=times, geometry=boxes, crs=crs)
+    """TorchGeo's index: a row per file and period its features hold, with their bounds.
+
+    Features without a period (no ``period`` column, or an empty value) hold at all
+    times, as does a file without features.
+    """
+    paths, periods, boxes = [], [], []
+    for file, frame in zip(files, frames, strict=True):
+        groups = frame.groupby(_periods(frame).fillna(""), sort=True) if len(frame) else [("", frame)]
+        for period, group in groups:
+            paths.append(str(file))
+            periods.append(period or None)
+            boxes.append(shapely.box(*group.total_bounds))
+    return gpd.GeoDataFrame({"filepath": paths}, index=label_intervals(periods), geometry=boxes, crs=crs)
+
+
+def _periods(frame: pd.DataFrame) -> pd.Series:
+    """Each feature's period label, null where it has none."""
+    if "period" not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame["period"].astype("string")
+
+
+def _meets(times: pd.IntervalIndex, start: pd.Timestamp, stop: pd.Timestamp) -> np.ndarray:
+    """Which intervals meet ``[start, stop]``."""
+    return np.asarray((times.left <= stop) & (times.right >= start))
 
 
 def _resolution(res: float | tuple[float, float] | None, crs: CRS) -> tuple[float, float]:

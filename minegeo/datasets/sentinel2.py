@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from torchgeo.datasets.utils import GeoSlice
 
 from minegeo import SENTINEL2_BANDS
 from minegeo.datasets.raster import is_readable, match_bands, open_raster
+from minegeo.datasets.timeindex import stem_intervals
 from minegeo.errors import MinegeoInputError
 
 
@@ -26,6 +28,8 @@ class Sentinel2Composite(RasterDataset):
     mosaics them seamlessly. Band names come from the files' band descriptions, else from
     ``default_bands``. Samples hold reflectance (``raw * reflectance_scale``) with NaN
     wherever any source pixel is nodata, so nodata never reaches a model as a number.
+    Files named ``<place>.<period>.tif`` (a time series) are indexed at their period's
+    dates, so a sample never mosaics two periods of one place.
 
     Example::
 
@@ -78,6 +82,12 @@ class Sentinel2Composite(RasterDataset):
         self.nodata = nodata
         self.all_bands = self._check_files(default_bands, bands)
         super().__init__(self.paths, crs, res, tuple(bands or self.all_bands), transforms, cache)
+        self.index.index = stem_intervals(self._stem(path) for path in self.index["filepath"])
+
+    def _stem(self, path: str) -> str:
+        """The file's stem without Earth Engine's tile offsets (``<place>.<period>``)."""
+        match = re.match(self.filename_regex, Path(path).name)
+        return match["name"] if match else Path(path).stem
 
     def _check_files(self, default_bands: Sequence[str], bands: Sequence[str] | None) -> tuple[str, ...]:
         """Fail early, with the file's name, on what TorchGeo would silently skip."""

@@ -20,8 +20,10 @@ With ``periods=N`` (N > 1) every place is written at N yearly periods, as
 close between periods, the seasons and water levels vary, and clouds differ
 (``minegeo.world.timeline``). ``labels.gpkg`` then holds each mine or dam at
 its largest, with ``first_period``, ``last_period``, ``life`` (stable, growing, new,
-gone) and ``area_m2_<period>``; the patches are cut from the last period, of the features
-seen in it. ``periods=1`` is the world above, byte for byte.
+gone) and ``area_m2_<period>``; ``labels_by_period.gpkg`` holds each as painted in every
+period it is seen in (``period``, ``scene``), which is what to train on the series with.
+The patches are cut from the last period, of the features seen in it. ``periods=1`` is
+the world above, byte for byte.
 """
 
 from __future__ import annotations
@@ -142,13 +144,16 @@ def make_world(
     return out
 
 
-def ensure_world(root: str | Path, seed: int = 0, size: Literal["small", "demo"] = "demo") -> Path:
+def ensure_world(
+    root: str | Path, seed: int = 0, size: Literal["small", "demo"] = "demo", periods: int = 1
+) -> Path:
     """Generate the world at ``root`` unless ``root/world.json`` is already there.
 
     Args:
         root: the world's folder.
         seed: random seed, used only when generating.
         size: world size, used only when generating.
+        periods: yearly periods, used only when generating.
 
     Returns:
         ``root``.
@@ -161,7 +166,7 @@ def ensure_world(root: str | Path, seed: int = 0, size: Literal["small", "demo"]
         _check_bands(root)
         return root
     try:
-        make_world(root, seed, size)
+        make_world(root, seed, size, periods)
     except OSError:
         # Another process renamed its finished world into place first.
         if not (root / "world.json").is_file():
@@ -296,6 +301,8 @@ def _write_series_vectors(
     registered = registries.set_registration(rng, last, REGISTERED_SHARE)
     frame = registries.series_labels_frame(places, registered, labels)
     registries.write_gpkg(frame, root / "labels.gpkg")
+    by_period = registries.period_labels_frame(places, registered, labels)
+    registries.write_gpkg(by_period, root / "labels_by_period.gpkg")
     registries.write_gpkg(registries.lookalikes_frame(last), root / "lookalikes.gpkg")
     registries.write_gpkg(registries.concessions_frame(rng, frame), root / "registered.gpkg")
     anm_ids = registries.write_anm(rng, frame, root / "anm_dams.tsv")

@@ -169,6 +169,31 @@ def series_labels_frame(
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS).to_crs("EPSG:4326")
 
 
+def period_labels_frame(
+    places: list[tuple[list[Scene], list[Lifecycle]]], registered: set[str], periods: list[str]
+) -> gpd.GeoDataFrame:
+    """Mine and dam polygons as painted in each period (labels_by_period.gpkg), EPSG:4326.
+
+    One row per feature and period it is seen in, its outline then, and ``period`` and
+    ``scene`` (``<place>.<period>``): what a model trained on the series' scenes learns from.
+    """
+    rows = [
+        {
+            "id": feature.id,
+            "class": feature.kind,
+            "registered": feature.id in registered,
+            "period": period,
+            "scene": scene.stem,
+            "geometry": outline(scene, index),
+        }
+        for scenes, lives in places
+        for period, scene in zip(periods, scenes, strict=True)
+        for index, (feature, life) in enumerate(zip(scene.features, lives, strict=True))
+        if feature.kind in ("mine", "tailings_dam") and life.scales[periods.index(period)] > 0
+    ]
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS).to_crs("EPSG:4326")
+
+
 def lookalikes_frame(scenes: list[Scene]) -> gpd.GeoDataFrame:
     """Look-alike polygons in EPSG:4326 (lookalikes.gpkg)."""
     rows = [

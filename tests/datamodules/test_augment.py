@@ -44,3 +44,24 @@ def test_augment_setting_validated() -> None:
     assert isinstance(make_augmentation({"contrast": 0.1}), BatchAugmentation)
     with pytest.raises(MinegeoInputError, match=r"unknown keys \['hue'\]"):
         make_augmentation({"hue": 0.1})
+
+
+def test_zoom_shows_a_window_of_the_sample_with_its_mask() -> None:
+    torch.manual_seed(0)
+    # a ramp whose value names its column: a zoomed view spans fewer columns, and its
+    # mask (the ramp thresholded, ignored pixels kept) still matches its image
+    ramp = torch.arange(32.0).expand(8, 1, 32, 32).clone()
+    mask = (ramp[:, 0] >= 16).long()
+    mask[:, :, :4] = 255
+    out = BatchAugmentation(geometric=False, zoom=2.0)({"image": ramp, "mask": mask})
+    spans = out["image"][:, 0].amax(dim=(1, 2)) - out["image"][:, 0].amin(dim=(1, 2))
+    assert (spans < 31).all() and (spans > 31 / 2 - 1).all()  # a window of 1/2 to all of the side
+    assert out["image"].amin() >= 0 and out["image"].amax() <= 31  # never outside the sample
+    assert set(out["mask"].unique().tolist()) <= {0, 1, 255} and out["mask"].dtype == torch.long
+    inside = out["mask"] != 255
+    assert torch.equal(out["mask"][inside] == 1, out["image"][:, 0][inside] >= 15.5)
+
+
+def test_zoom_below_one_is_refused() -> None:
+    with pytest.raises(MinegeoInputError, match=r"data.augment.zoom=0.5: expected 1 \(off\) or more"):
+        make_augmentation({"zoom": 0.5})

@@ -43,6 +43,23 @@ def test_scene_datamodule_has_val_and_test_patches(small_world: Path) -> None:
     assert len(datamodule.test_dataloader().sampler) > 0  # type: ignore[arg-type]
 
 
+def test_a_time_series_is_split_by_place_and_sampled_by_period(small_series_world: Path) -> None:
+    datamodule = SceneSegmentationDataModule(
+        small_series_world / "scenes",
+        small_series_world / "labels_by_period.gpkg",
+        patch_size=32,
+        train_length=16,
+        block_size_px=128,
+        stats_samples=4,
+    )
+    datamodule.setup("fit")
+    assert datamodule.blocks is not None
+    cells = datamodule.blocks[["scene", "row", "col"]]
+    assert not cells.duplicated().any() and set(cells["scene"]) == {0, 1}  # two places, not 8 scenes
+    years = {query[2].start.year for query in datamodule.train_dataloader().sampler}  # type: ignore[attr-defined]
+    assert years == {2019, 2020, 2021, 2022}
+
+
 @pytest.mark.real_data
 def test_real_tailings_pairs_split_by_place(shared_data: Path, tmp_path: Path) -> None:
     datamodule = PatchPairSegmentationDataModule(

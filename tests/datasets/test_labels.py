@@ -339,6 +339,37 @@ def test_small_world_labels_read_and_pair_with_scenes(small_world: Path) -> None
     assert sample["mask"].shape == (64, 64) and sample["mask"][32, 32].item() in (1, 2)
 
 
+def test_a_time_series_samples_one_period_with_its_own_outlines(small_series_world: Path) -> None:
+    from minegeo.datasets.sentinel2 import Sentinel2Composite
+
+    scenes = Sentinel2Composite(small_series_world / "scenes")
+    labels = MineLabels(small_series_world / "labels_by_period.gpkg", crs=scenes.crs, res=scenes.res)
+    painted = gpd.read_file(small_series_world / "labels.gpkg")
+    dataset = scenes & labels
+    for row in scenes.index.itertuples():
+        place, period = Path(row.filepath).stem.split(".")
+        xmin, ymin, xmax, ymax = row.geometry.bounds
+        sample = dataset[xmin:xmax:10.0, ymin:ymax:10.0, row.Index.left : row.Index.right]
+        with rasterio.open(row.filepath) as src:
+            own = src.read(1)
+        # the period's own pixels (its clouds), not a mosaic of the place's periods
+        assert np.array_equal(np.isnan(sample["image"][0].numpy()), np.isnan(own))
+        area = painted.loc[painted["scene"] == place, f"area_m2_{period}"].sum()
+        assert (sample["mask"] > 0).sum().item() * 100 == area
+
+
+def test_labels_without_a_period_hold_at_every_period(small_series_world: Path) -> None:
+    from minegeo.datasets.sentinel2 import Sentinel2Composite
+
+    scenes = Sentinel2Composite(small_series_world / "scenes")
+    dataset = scenes & MineLabels(small_series_world / "labels.gpkg", crs=scenes.crs, res=scenes.res)
+    masks = []
+    for row in scenes.index[scenes.index["filepath"].str.contains("scene_00")].itertuples():
+        xmin, ymin, xmax, ymax = row.geometry.bounds
+        masks.append(dataset[xmin:xmax:10.0, ymin:ymax:10.0, row.Index.left : row.Index.right]["mask"])
+    assert len(masks) == 4 and all(np.array_equal(masks[0], mask) for mask in masks)
+
+
 # --- real data ----------------------------------------------------------------------
 
 

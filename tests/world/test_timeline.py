@@ -21,9 +21,9 @@ from minegeo.world.timeline import Lifecycle, draw_lifecycles, period_labels
 PERIODS = ["2019", "2020", "2021", "2022"]
 
 
-@pytest.fixture(scope="module")
-def series(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_world(tmp_path_factory.mktemp("series") / "w", seed=0, size="small", periods=4)
+@pytest.fixture
+def series(small_series_world: Path) -> Path:
+    return small_series_world
 
 
 def _checksums(root: Path) -> dict[str, str]:
@@ -59,6 +59,17 @@ def test_labels_gain_first_and_last_period_and_area_per_period(series: Path) -> 
         seen = [y for y in PERIODS if getattr(row, f"area_m2_{y}") > 0]
         assert (seen[0], seen[-1]) == (row.first_period, row.last_period)
         assert seen == PERIODS[PERIODS.index(seen[0]) : PERIODS.index(seen[-1]) + 1]
+
+
+def test_labels_by_period_hold_each_outline_as_painted_in_its_period(series: Path) -> None:
+    labels = gpd.read_file(series / "labels.gpkg").set_index("id")
+    by_period = gpd.read_file(series / "labels_by_period.gpkg").to_crs("EPSG:32723")
+    for row in by_period.itertuples():
+        painted = labels.loc[row.id, f"area_m2_{row.period}"]
+        assert row.scene.endswith(f".{row.period}")
+        assert row.geometry.area == pytest.approx(painted, rel=1e-6)
+    seen = {(i, y) for i in labels.index for y in PERIODS if labels.loc[i, f"area_m2_{y}"] > 0}
+    assert set(zip(by_period["id"], by_period["period"], strict=True)) == seen
 
 
 def test_a_new_mine_appears_in_the_scene_when_it_opens(series: Path) -> None:
