@@ -44,14 +44,9 @@ def test_scene_datamodule_has_val_and_test_patches(small_world: Path) -> None:
 
 
 def test_a_time_series_is_split_by_place_and_sampled_by_period(small_series_world: Path) -> None:
-    datamodule = SceneSegmentationDataModule(
-        small_series_world / "scenes",
-        small_series_world / "labels_by_period.gpkg",
-        patch_size=32,
-        train_length=16,
-        block_size_px=128,
-        stats_samples=4,
-    )
+    sizes = {"patch_size": 32, "train_length": 16, "block_size_px": 128, "stats_samples": 4}
+    labels = small_series_world / "labels_by_period.gpkg"
+    datamodule = SceneSegmentationDataModule(small_series_world / "scenes", labels, **sizes)
     datamodule.setup("fit")
     assert datamodule.blocks is not None
     cells = datamodule.blocks[["scene", "row", "col"]]
