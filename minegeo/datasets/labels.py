@@ -32,10 +32,11 @@ from torchgeo.datasets.utils import GeoSlice
 
 from minegeo import IGNORE_INDEX, SEGMENTATION_CLASSES
 from minegeo.datasets.raster import match_bands, open_raster, read_reflectance
-from minegeo.datasets.timeindex import label_intervals
+from minegeo.datasets.timeindex import interval_of, label_intervals, time_index
 from minegeo.datasets.vector import read_vector
 from minegeo.errors import MinegeoInputError
 from minegeo.geo import metres_per_degree, utm_epsg_codes
+from minegeo.periods import parse_period
 
 __all__ = ["IGNORE_INDEX", "MaskedPatches", "MineLabels", "rasterize_labels", "read_vector_labels"]
 
@@ -291,9 +292,9 @@ class MineLabels(VectorDataset):
         ]
         crs = CRS.from_user_input(crs) if crs is not None else frames[0].crs
         frames = [frame.to_crs(crs) for frame in frames]
+        self.index = _file_index(files, frames, crs)
         self._labels = pd.concat(frames, ignore_index=True)
         self._times = label_intervals(_periods(self._labels))
-        self.index = _file_index(files, frames, crs)
         if extent is not None:
             self.index = self.index.set_geometry([extent.to_crs(crs).union_all()] * len(self.index))
         self._res = _resolution(res, crs)
@@ -332,14 +333,17 @@ def _file_index(files: list[Path], frames: list[gpd.GeoDataFrame], crs: CRS) -> 
     Features without a period (no ``period`` column, or an empty value) hold at all
     times, as does a file without features.
     """
-    paths, periods, boxes = [], [], []
+    paths, times, boxes = [], [], []
     for file, frame in zip(files, frames, strict=True):
         groups = frame.groupby(_periods(frame).fillna(""), sort=True) if len(frame) else [("", frame)]
         for period, group in groups:
+            try:
+                times.append(interval_of(parse_period(period) if period else None))
+            except MinegeoInputError as error:
+                raise MinegeoInputError(f"{file}: column 'period': {error}") from None
             paths.append(str(file))
-            periods.append(period or None)
             boxes.append(shapely.box(*group.total_bounds))
-    return gpd.GeoDataFrame({"filepath": paths}, index=label_intervals(periods), geometry=boxes, crs=crs)
+    return gpd.GeoDataFrame({"filepath": paths}, index=time_index(times), geometry=boxes, crs=crs)
 
 
 def _periods(frame: pd.DataFrame) -> pd.Series:

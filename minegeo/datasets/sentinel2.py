@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import rasterio.merge
 import torch
 from torch import Tensor
@@ -16,8 +17,9 @@ from torchgeo.datasets.utils import GeoSlice
 
 from minegeo import SENTINEL2_BANDS
 from minegeo.datasets.raster import is_readable, match_bands, open_raster
-from minegeo.datasets.timeindex import stem_intervals
+from minegeo.datasets.timeindex import interval_of, time_index
 from minegeo.errors import MinegeoInputError
+from minegeo.periods import period_of_stem
 
 
 class Sentinel2Composite(RasterDataset):
@@ -82,12 +84,15 @@ class Sentinel2Composite(RasterDataset):
         self.nodata = nodata
         self.all_bands = self._check_files(default_bands, bands)
         super().__init__(self.paths, crs, res, tuple(bands or self.all_bands), transforms, cache)
-        self.index.index = stem_intervals(self._stem(path) for path in self.index["filepath"])
+        self.index.index = time_index(self._period_dates(path) for path in self.index["filepath"])
 
-    def _stem(self, path: str) -> str:
-        """The file's stem without Earth Engine's tile offsets (``<place>.<period>``)."""
+    def _period_dates(self, path: str) -> pd.Interval:
+        """The dates of the period in the file's name (``<place>.<period>``), or all time."""
         match = re.match(self.filename_regex, Path(path).name)
-        return match["name"] if match else Path(path).stem
+        try:
+            return interval_of(period_of_stem(match["name"] if match else Path(path).stem))
+        except MinegeoInputError as error:
+            raise MinegeoInputError(f"{path}: file name: {error}") from None
 
     def _check_files(self, default_bands: Sequence[str], bands: Sequence[str] | None) -> tuple[str, ...]:
         """Fail early, with the file's name, on what TorchGeo would silently skip."""

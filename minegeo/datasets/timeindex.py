@@ -12,31 +12,27 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from minegeo.periods import Period, parse_period, period_of_stem
+from minegeo.periods import Period, parse_period
 
-__all__ = ["ALL_TIME", "interval_of", "label_intervals", "stem_intervals"]
+__all__ = ["ALL_TIME", "interval_of", "label_intervals", "time_index"]
 
 #: The interval of an index row that holds at every time.
 ALL_TIME = pd.Interval(pd.Timestamp.min, pd.Timestamp.max, closed="both")
 
 
 def interval_of(period: Period | None) -> pd.Interval:
-    """The closed interval ``[start, end)`` of a period covers; all time for None."""
+    """The dates a period covers, as a closed interval ending just before ``end``; all time for None."""
     if period is None:
         return ALL_TIME
     end = pd.Timestamp(period.end) - pd.Timedelta(1, "us")
     return pd.Interval(pd.Timestamp(period.start), end, closed="both")
 
 
-def stem_intervals(stems: Iterable[str]) -> pd.IntervalIndex:
-    """TorchGeo's ``datetime`` index for files named by ``stems``."""
-    return _index(interval_of(period_of_stem(stem)) for stem in stems)
-
-
 def label_intervals(periods: Iterable[str | None]) -> pd.IntervalIndex:
-    """TorchGeo's ``datetime`` index for label rows with these ``period`` values (null: all time)."""
-    return _index(interval_of(None if pd.isna(value) else parse_period(value)) for value in periods)
+    """The dates of label rows with these ``period`` values (null: all time)."""
+    return time_index(interval_of(None if pd.isna(value) else parse_period(value)) for value in periods)
 
 
-def _index(intervals: Iterable[pd.Interval]) -> pd.IntervalIndex:
+def time_index(intervals: Iterable[pd.Interval]) -> pd.IntervalIndex:
+    """TorchGeo's ``datetime`` index of these intervals."""
     return pd.IntervalIndex(list(intervals), closed="both", name="datetime")

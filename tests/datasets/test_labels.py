@@ -370,6 +370,16 @@ def test_labels_without_a_period_hold_at_every_period(small_series_world: Path) 
     assert len(masks) == 4 and all(np.array_equal(masks[0], mask) for mask in masks)
 
 
+def test_a_label_period_that_is_not_a_period_is_named_with_its_file(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(
+        {"class": ["mine"], "period": ["spring"]}, geometry=[shapely.box(0, 0, 100, 100)], crs="EPSG:32723"
+    )
+    path = tmp_path / "labels.gpkg"
+    frame.to_file(path)
+    with pytest.raises(MinegeoInputError, match=rf"^{path}: column 'period': period 'spring' is not valid"):
+        MineLabels(path)
+
+
 # --- real data ----------------------------------------------------------------------
 
 

@@ -160,6 +160,28 @@ def test_earth_engine_tiles_mosaic_seamlessly(tmp_path: Path) -> None:
     np.testing.assert_allclose(whole(dataset).numpy(), data, rtol=1e-6)
 
 
+def test_periods_in_file_names_and_tiles_set_the_index_dates(tmp_path: Path) -> None:
+    write_scene(tmp_path / "mine.2019.tif", ramp())
+    write_scene(tmp_path / "mine.2025Q1-0000000000-0000000000.tif", ramp())
+    write_scene(tmp_path / "plain.tif", ramp())
+    dates = {Path(row.filepath).name: row.Index for row in Sentinel2Composite(tmp_path).index.itertuples()}
+    assert (dates["mine.2019.tif"].left.isoformat(), dates["mine.2019.tif"].right.year) == (
+        "2019-01-01T00:00:00",
+        2019,
+    )
+    quarter = dates["mine.2025Q1-0000000000-0000000000.tif"]
+    assert (quarter.left.month, quarter.right.month) == (1, 3)
+    assert dates["plain.tif"].left.year < 1700 and dates["plain.tif"].right.year > 2200  # all time
+
+
+def test_a_period_that_does_not_exist_in_a_file_name_is_named(tmp_path: Path) -> None:
+    bad = write_scene(tmp_path / "mine.20191340-20200101.tif", ramp())
+    with pytest.raises(
+        MinegeoInputError, match=rf"^{bad}: file name: period '20191340-20200101' names a day"
+    ):
+        Sentinel2Composite(tmp_path)
+
+
 def test_grid_sampler_works_in_geographic_crs(tmp_path: Path) -> None:
     write_scene(tmp_path / "geo.tif", ramp(size=64), origin=(-44.0, -19.0), crs="EPSG:4326", res=9e-5)
     dataset = Sentinel2Composite(tmp_path)
