@@ -89,8 +89,9 @@ class Sentinel2Composite(RasterDataset):
     def _period_dates(self, path: str) -> pd.Interval:
         """The dates of the period in the file's name (``<place>.<period>``), or all time."""
         match = re.match(self.filename_regex, Path(path).name)
+        assert match is not None  # TorchGeo indexes only the names its regex matches
         try:
-            return interval_of(period_of_stem(match["name"] if match else Path(path).stem))
+            return interval_of(period_of_stem(match["name"]))
         except MinegeoInputError as error:
             raise MinegeoInputError(f"{path}: file name: {error}") from None
 

@@ -187,9 +187,9 @@ def period_labels_frame(
             "geometry": outline(scene, index),
         }
         for scenes, lives in places
-        for period, scene in zip(periods, scenes, strict=True)
+        for number, (period, scene) in enumerate(zip(periods, scenes, strict=True))
         for index, (feature, life) in enumerate(zip(scene.features, lives, strict=True))
-        if feature.kind in ("mine", "tailings_dam") and life.scales[periods.index(period)] > 0
+        if feature.kind in ("mine", "tailings_dam") and life.scales[number] > 0
     ]
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS).to_crs("EPSG:4326")
 
