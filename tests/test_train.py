@@ -58,9 +58,13 @@ def test_experiment_runs_one_batch(experiment: str, small_world: Path, tmp_path:
     assert any(key.startswith("val/") for key in written)
 
 
-def test_unet_trains_on_a_world_generated_with_periods(tmp_path: Path) -> None:
+def test_series_experiment_trains_on_the_periods_outlines(tmp_path: Path) -> None:
+    defaults = compose_train(["+experiment=unet_mines_series"], tmp_path / "defaults")
+    assert (defaults.world.periods, defaults.world.labels) == (4, "labels_by_period.gpkg")
+    assert defaults.task.loss.weights.lovasz > 0
+
     world = tmp_path / "series"
-    overrides = ["+experiment=unet_mines", "debug=fast", *world_overrides(world), *SMALL["unet_mines"]]
+    overrides = ["+experiment=unet_mines_series", "debug=fast", *world_overrides(world), *SMALL["unet_mines"]]
     overrides += ["world.periods=3", "world.labels=labels_by_period.gpkg"]
     metrics = train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
     assert sorted(p.name for p in (world / "scenes").glob("scene_00.*.tif")) == [
