@@ -21,5 +21,5 @@ def test_cli_reports_a_bad_size_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "error: synthetic world size='huge' is unknown; expected one of ['demo', 'small']"
+        "error: synthetic world size='huge' is unknown; expected one of ['demo', 'large', 'small']"
     ]

@@ -67,6 +67,10 @@ def tile_starts(length: int, tile: int, stride: int) -> list[int]:
 def segmentation_plan(height: int, width: int, geometry: ModelGeometry, tile: int, overlap: int) -> Plan:
     """Overlapping tiles for a per-pixel model, rounded up to its size multiple.
 
+    A scene smaller than ``tile`` is read in one window just big enough for it: padding a
+    448 px patch to 512 px showed the model a band of nodata fill it never saw in
+    training and cost a tailings fold 0.06 IoU (experiments/README.md).
+
     Args:
         height: scene rows.
         width: scene columns.
@@ -78,6 +82,7 @@ def segmentation_plan(height: int, width: int, geometry: ModelGeometry, tile: in
         the plan; output grid = scene grid.
     """
     multiple = geometry.size_multiple
+    tile = min(tile, max(height, width))
     tile = max(math.ceil(tile / multiple) * multiple, geometry.min_size)
     overlap = min(overlap, tile // 2)
     rows, cols = tile_starts(height, tile, tile - overlap), tile_starts(width, tile, tile - overlap)

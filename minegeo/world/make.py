@@ -74,7 +74,15 @@ class WorldSize:
     ore_patches_per_mine: int
 
 
-#: The sizes: ``small`` for tests (seconds, a few MB), ``demo`` to train on (< 200 MB).
+_DEMO_RECIPE = SceneRecipe(
+    (780, 780),
+    6,
+    2,
+    ("lake", "irrigation_dam", "river_bank", "city", "construction"),
+)
+
+#: The sizes: ``small`` for tests (seconds, a few MB), ``demo`` to train on (< 200 MB),
+#: ``large`` twice the demo's places (32 dams rather than 16, for shapes that generalise).
 WORLD_SIZES: dict[str, WorldSize] = {
     "small": WorldSize(
         2,
@@ -84,22 +92,14 @@ WORLD_SIZES: dict[str, WorldSize] = {
     ),
     # Eight smaller scenes rather than four large ones: a spatial split holds out whole
     # places, so more places leave more variety to train on.
-    "demo": WorldSize(
-        8,
-        SceneRecipe(
-            (780, 780),
-            6,
-            2,
-            ("lake", "irrigation_dam", "river_bank", "city", "construction"),
-        ),
-        8,
-        3,
-    ),
+    "demo": WorldSize(8, _DEMO_RECIPE, 8, 3),
+    "large": WorldSize(16, _DEMO_RECIPE, 8, 3),
 }
+SizeName = Literal["small", "demo", "large"]
 
 
 def make_world(
-    out: str | Path, seed: int = 0, size: Literal["small", "demo"] = "demo", periods: int = 1
+    out: str | Path, seed: int = 0, size: SizeName = "demo", periods: int = 1
 ) -> Path:
     """Generate a synthetic world into ``out``.
 
@@ -109,7 +109,7 @@ def make_world(
     Args:
         out: folder to create (or an existing empty one).
         seed: random seed; the same seed gives the same bytes.
-        size: ``small`` (tests) or ``demo``.
+        size: ``small`` (tests), ``demo`` or ``large``.
         periods: number of yearly periods each place is written at (1: no periods).
 
     Returns:
@@ -145,7 +145,7 @@ def make_world(
 
 
 def ensure_world(
-    root: str | Path, seed: int = 0, size: Literal["small", "demo"] = "demo", periods: int = 1
+    root: str | Path, seed: int = 0, size: SizeName = "demo", periods: int = 1
 ) -> Path:
     """Generate the world at ``root`` unless ``root/world.json`` is already there.
 

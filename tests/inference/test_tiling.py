@@ -21,6 +21,13 @@ def test_tiles_round_up_to_size_multiple() -> None:
     assert make_plan(500, 500, UNET, tile=100, overlap=16).read_size == 128
 
 
+def test_scene_smaller_than_a_tile_is_read_in_one_window_of_its_own_size() -> None:
+    assert make_plan(448, 448, UNET, tile=512, overlap=64).read_size == 448
+    assert make_plan(448, 300, UNET, tile=512, overlap=64).read_size == 448
+    assert make_plan(450, 100, UNET, tile=512, overlap=64).read_size == 480  # its size multiple
+    assert make_plan(2000, 448, UNET, tile=512, overlap=64).read_size == 512
+
+
 def test_tiles_cover_the_scene_row_major() -> None:
     plan = make_plan(300, 200, UNET, tile=128, overlap=32)
     covered = {

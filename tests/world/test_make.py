@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -184,6 +185,11 @@ def test_make_world_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     with pytest.raises(MinegeoInputError, match="not empty"):
         make_world(tmp_path, size="small")
+
+
+def test_large_world_is_the_demo_world_with_twice_the_places() -> None:
+    demo, large = synthetic.WORLD_SIZES["demo"], synthetic.WORLD_SIZES["large"]
+    assert large == dataclasses.replace(demo, scenes=2 * demo.scenes)
 
 
 def test_make_world_refuses_an_unknown_size(tmp_path: Path) -> None:
