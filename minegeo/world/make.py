@@ -98,9 +98,7 @@ WORLD_SIZES: dict[str, WorldSize] = {
 SizeName = Literal["small", "demo", "large"]
 
 
-def make_world(
-    out: str | Path, seed: int = 0, size: SizeName = "demo", periods: int = 1
-) -> Path:
+def make_world(out: str | Path, seed: int = 0, size: SizeName = "demo", periods: int = 1) -> Path:
     """Generate a synthetic world into ``out``.
 
     The world is built in a hidden sibling folder and renamed into place when complete,
@@ -144,9 +142,7 @@ def make_world(
     return out
 
 
-def ensure_world(
-    root: str | Path, seed: int = 0, size: SizeName = "demo", periods: int = 1
-) -> Path:
+def ensure_world(root: str | Path, seed: int = 0, size: SizeName = "demo", periods: int = 1) -> Path:
     """Generate the world at ``root`` unless ``root/world.json`` is already there.
 
     Args:
