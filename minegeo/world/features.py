@@ -27,8 +27,6 @@ LOOKALIKE_RADIUS = {
     "city": 80.0,
     "construction": 28.0,
 }
-#: Share of tailings dams painted beside a patch of cleared, bare ground.
-CLEARED_GROUND_ODDS = 0.5
 #: Pixels kept between a discovery patch centre and the scene edge (half of 201 + jitter).
 PATCH_MARGIN = 112
 #: Largest centre jitter of a discovery patch, in pixels.
@@ -252,15 +250,8 @@ def paint_mine(rng: np.random.Generator, canvas: Canvas, feature: Feature, owner
 
 
 def paint_tailings_dam(rng: np.random.Generator, canvas: Canvas, feature: Feature, owner: int) -> None:
-    """A sludge pond with a dry tailings beach, held by a stepped embankment downstream.
-
-    Some dams sit beside cleared ground (a borrow area, a yard), painted first and never
-    owned: the dam's outline ends at its wall even where bare soil, as bright as the
-    embankment, touches it.
-    """
+    """A sludge pond with a dry tailings beach, held by a stepped embankment downstream."""
     r = feature.shape["r"]
-    # A child stream, so the dam's own draws (its outline) are the same with or without.
-    _paint_cleared_ground(rng.spawn(1)[0], canvas, feature)
     win, dy, dx = _window(canvas, feature, r * 1.6)
     radius, phi = _blob(rng, dy, dx, r, 0.08)
     downstream = np.cos(phi - rng.uniform(0, 2 * np.pi))
@@ -273,21 +264,6 @@ def paint_tailings_dam(rng: np.random.Generator, canvas: Canvas, feature: Featur
     _blend(canvas, win, wall.astype(np.float32), {"embankment": 1.0})
     canvas.shade[win] *= np.where(wall & (np.floor(depth / 2) % 2 == 1), 0.9, 1.0)
     _own(canvas, win, pond | wall, owner)
-
-
-def _paint_cleared_ground(rng: np.random.Generator, canvas: Canvas, feature: Feature) -> None:
-    """For `CLEARED_GROUND_ODDS` of dams, a bare patch reaching past the dam's outline."""
-    if rng.random() >= CLEARED_GROUND_ODDS:
-        return
-    r = feature.shape["r"]
-    heading, size = rng.uniform(0, 2 * np.pi), r * rng.uniform(0.4, 0.8)
-    # Its centre near the outline, so the patch reaches under the pond's rim.
-    reach = r * 0.8 + 0.5 * size
-    centre = feature.row + reach * np.sin(heading), feature.col + reach * np.cos(heading)
-    patch = Feature(feature.id, "cleared_ground", *centre, size, {"r": size})
-    win, dy, dx = _window(canvas, patch, size * 1.4)
-    radius, _ = _blob(rng, dy, dx, size, 0.2)
-    _blend(canvas, win, np.clip((1.2 - radius) / 0.2, 0, 1), {"bare_soil": 0.85, "dry_grass": 0.15})
 
 
 def paint_lake(rng: np.random.Generator, canvas: Canvas, feature: Feature, owner: int) -> None:
