@@ -7,7 +7,8 @@ Each fold's checkpoint predicts its own held-out (test) patches with ``minegeo.p
 into one folder, ``<run>/oof_maps``, so every patch is mapped by a model that never saw
 its place; ``minegeo.evaluate`` then scores all of them against the masks (pooled IoU,
 F1, object counts, threshold sweep, calibration). Prints the per-fold test IoU / F1 that
-training reported (mean ± std) and the pooled line of the evaluation. Folds that have not
+training reported (mean ± std), the pooled line of the evaluation, and the per-fold IoU
+of the maps themselves (with ``--tta``, what test-time augmentation makes of each fold). Folds that have not
 finished (no ``metrics.json``) are skipped and named. ``--uncalibrated`` predicts with a
 copy of each checkpoint without its calibration, ``--tta`` with test-time augmentation.
 """
@@ -77,6 +78,25 @@ def training_scores(folds: list[Path]) -> str:
     )
 
 
+def map_scores(folds: list[Path], maps: Path) -> str:
+    """Mean ± std over folds of the IoU of each fold's own out-of-fold maps (pooled per fold).
+
+    The same figure as training's test IoU when the maps are read as training's test step
+    reads the patches; with ``--tta`` it is the fold mean a user of ``tta=`` gets.
+    """
+    scenes = {row["scene"]: row for row in json.loads((maps / "evaluation.json").read_text())["per_scene"]}
+    ious = []
+    for fold in folds:
+        split = pd.read_csv(fold / "split.csv")
+        names = [Path(path).stem for path in split.loc[split["split"] == "test", "path"]]
+        rows = [scenes[name] for name in names if name in scenes]
+        tp, fp, fn = (sum(row[f"{CLASS}/{key}"] for row in rows) for key in ("tp", "fp", "fn"))
+        ious.append(tp / max(tp + fp + fn, 1))
+    iou = np.array(ious)
+    per_fold = ", ".join(f"{value:.3f}" for value in iou)
+    return f"{len(folds)} folds' own maps, IoU {iou.mean():.3f} ± {iou.std():.3f} ({per_fold})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="the k-fold run directory (holding fold_0, fold_1, ...)")
@@ -94,6 +114,7 @@ def main() -> None:
     print(training_scores(folds))
     evaluate = [sys.executable, "-m", "minegeo.evaluate", f"maps={out}", f"truth={args.root}"]
     subprocess.run(evaluate, check=True)
+    print(map_scores(folds, out))
 
 
 if __name__ == "__main__":
