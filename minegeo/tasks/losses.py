@@ -20,7 +20,7 @@ from minegeo import IGNORE_INDEX
 from minegeo.errors import MinegeoInputError
 
 #: loss terms a config may weight
-LOSS_TERMS = ("ce", "dice", "focal", "jaccard", "lovasz")
+LOSS_TERMS = ("ce", "dice", "focal", "jaccard", "lovasz", "edge_ce")
 #: the weighted sum's terms when a config names none
 DEFAULT_WEIGHTS = {"ce": 1.0, "dice": 1.0}
 
@@ -33,8 +33,10 @@ class SegmentationLoss(nn.Module):
 
     Every term runs in multiclass mode on logits. Class weights scale cross-entropy
     (``weight=``) and the dice, focal and jaccard terms (their per-class losses); the
-    Lovász term has no class weighting. A batch whose pixels are all ignored gives a loss
-    of 0 that still carries a (zero) gradient, so training steps never see NaN.
+    Lovász term has no class weighting; ``edge_ce`` is cross-entropy over the pixels near
+    a boundary between classes only (:class:`EdgeCrossEntropy`). A batch whose pixels are
+    all ignored gives a loss of 0 that still carries a (zero) gradient, so training steps
+    never see NaN.
 
     Args:
         weights: term name (one of :data:`LOSS_TERMS`) to weight, e.g. ``{"ce": 1.0, "dice": 0.5}``
@@ -72,6 +74,44 @@ class SegmentationLoss(nn.Module):
         for name, term in self.terms.items():
             total = total + self.weights[name] * term(logits, target)
         return total
+
+
+class EdgeCrossEntropy(nn.Module):
+    """Cross-entropy averaged over the pixels within ``width`` px of another class only.
+
+    Plain cross-entropy is an average over all pixels, where an outline one pixel too wide
+    or too narrow weighs little; an area measured from the outline (a site's growth) moves
+    by that whole ring. Ignored pixels are neither counted nor make a boundary.
+    """
+
+    def __init__(
+        self, width: int = 2, class_weights: Sequence[float] | None = None, ignore_index: int = IGNORE_INDEX
+    ) -> None:
+        super().__init__()
+        self.window = 2 * width + 1
+        self.ignore_index = ignore_index
+        weight = None if class_weights is None else torch.tensor(class_weights)
+        self.register_buffer("weight", weight)
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        """Mean cross-entropy of the edge pixels of a (B, H, W) target; 0 where it has none."""
+        edge = self.edges(target)
+        if not bool(edge.any()):
+            return logits.sum() * 0.0
+        pixels = nn.functional.cross_entropy(
+            logits, target, self.weight, ignore_index=self.ignore_index, reduction="none"
+        )
+        return pixels[edge].mean()
+
+    def edges(self, target: Tensor) -> Tensor:
+        """Counted pixels with a counted pixel of another class in their window."""
+        counted = target != self.ignore_index
+        classes = target.float().unsqueeze(1)
+        pool = nn.functional.max_pool2d
+        window = {"kernel_size": self.window, "stride": 1, "padding": self.window // 2}
+        highest = pool(torch.where(counted.unsqueeze(1), classes, -torch.inf), **window)
+        lowest = -pool(torch.where(counted.unsqueeze(1), -classes, -torch.inf), **window)
+        return counted & (highest != lowest).squeeze(1)
 
 
 class SkipsIgnored(nn.Module):
@@ -232,6 +272,8 @@ def _make_term(name: str, class_weights: list[float] | None, ignore_index: int) 
         return nn.CrossEntropyLoss(weight=weight, ignore_index=ignore_index)
     if name == "lovasz":
         return smp_losses.LovaszLoss("multiclass", ignore_index=ignore_index)
+    if name == "edge_ce":
+        return EdgeCrossEntropy(class_weights=class_weights, ignore_index=ignore_index)
     smp_class = {
         "dice": smp_losses.DiceLoss,
         "focal": smp_losses.FocalLoss,

@@ -15,6 +15,7 @@ from minegeo.tasks.losses import (
     DEFAULT_WEIGHTS,
     IGNORE_INDEX,
     LOSS_TERMS,
+    EdgeCrossEntropy,
     SegmentationLoss,
     SkipsIgnored,
     build_loss,
@@ -66,6 +67,52 @@ def test_class_weights_change_cross_entropy() -> None:
     )
     assert not torch.isclose(plain, weighted)
     torch.testing.assert_close(weighted, expected)
+
+
+def _square(size: int = 12) -> Tensor:
+    target = torch.zeros(1, size, size, dtype=torch.long)
+    target[0, 4:8, 4:8] = 1
+    return target
+
+
+def test_edge_pixels_are_those_within_width_of_another_class() -> None:
+    target = _square()
+    edge = EdgeCrossEntropy(width=1).edges(target)[0]
+    ring = torch.zeros(12, 12, dtype=torch.bool)
+    ring[3:9, 3:9] = True
+    ring[5:7, 5:7] = False  # the square's own core is 2 px from the background
+    assert torch.equal(edge, ring)
+
+
+def test_ignored_pixels_make_no_edge() -> None:
+    target = _square()
+    target[0, :, :2] = IGNORE_INDEX
+    edge = EdgeCrossEntropy(width=1).edges(target)[0]
+    assert not edge[:, :3].any()
+
+
+def test_edge_cross_entropy_counts_only_the_edge() -> None:
+    target = _square()
+    logits = torch.zeros(1, 2, 12, 12)
+    logits[:, 0] = 5.0 * (target == 0)  # right everywhere, sure of it
+    logits[:, 1] = 5.0 * (target == 1)
+    wrong_far = logits.clone()
+    wrong_far[0, :, 0, 0] = wrong_far[0, :, 0, 0].flip(0)  # a corner, far from the square
+    wrong_near = logits.clone()
+    wrong_near[0, :, 3, 5] = wrong_near[0, :, 3, 5].flip(0)  # just outside the square
+    loss = EdgeCrossEntropy(width=2)
+    torch.testing.assert_close(loss(wrong_far, target), loss(logits, target))
+    # the wrong pixel's cross-entropy (about 5) spread over the 8 x 8 edge pixels, not all 144
+    torch.testing.assert_close(
+        loss(wrong_near, target) - loss(logits, target), torch.tensor(5.0 / 64), atol=2e-3, rtol=0
+    )
+
+
+def test_a_target_of_one_class_has_no_edge_loss() -> None:
+    logits = torch.randn(1, 2, 8, 8, requires_grad=True)
+    loss = EdgeCrossEntropy()(logits, torch.zeros(1, 8, 8, dtype=torch.long))
+    loss.backward()
+    assert loss.item() == 0.0 and logits.grad is not None
 
 
 def test_unknown_term_is_refused() -> None:
