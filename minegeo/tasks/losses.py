@@ -84,6 +84,8 @@ class EdgeCrossEntropy(nn.Module):
     by that whole ring. Ignored pixels are neither counted nor make a boundary.
     """
 
+    weight: Tensor | None  # a buffer: it follows the module to the device
+
     def __init__(
         self, width: int = 2, class_weights: Sequence[float] | None = None, ignore_index: int = IGNORE_INDEX
     ) -> None:
@@ -107,11 +109,12 @@ class EdgeCrossEntropy(nn.Module):
         """Counted pixels with a counted pixel of another class in their window."""
         counted = target != self.ignore_index
         classes = target.float().unsqueeze(1)
-        pool = nn.functional.max_pool2d
-        window = {"kernel_size": self.window, "stride": 1, "padding": self.window // 2}
-        highest = pool(torch.where(counted.unsqueeze(1), classes, -torch.inf), **window)
-        lowest = -pool(torch.where(counted.unsqueeze(1), -classes, -torch.inf), **window)
+        highest = self._window_max(torch.where(counted.unsqueeze(1), classes, -torch.inf))
+        lowest = -self._window_max(torch.where(counted.unsqueeze(1), -classes, -torch.inf))
         return counted & (highest != lowest).squeeze(1)
+
+    def _window_max(self, values: Tensor) -> Tensor:
+        return nn.functional.max_pool2d(values, self.window, stride=1, padding=self.window // 2)
 
 
 class SkipsIgnored(nn.Module):

@@ -108,6 +108,18 @@ def test_edge_cross_entropy_counts_only_the_edge() -> None:
     )
 
 
+def test_class_weights_weigh_the_edge_pixels() -> None:
+    target, logits = _square(), torch.randn(1, 2, 12, 12, generator=torch.Generator().manual_seed(0))
+    plain = EdgeCrossEntropy()(logits, target)
+    weighted = EdgeCrossEntropy(class_weights=[1.0, 3.0])(logits, target)
+    edge = EdgeCrossEntropy().edges(target)
+    pixels = torch.nn.functional.cross_entropy(
+        logits, target, weight=torch.tensor([1.0, 3.0]), reduction="none"
+    )
+    torch.testing.assert_close(weighted, pixels[edge].mean())
+    assert not torch.isclose(plain, weighted)
+
+
 def test_a_target_of_one_class_has_no_edge_loss() -> None:
     logits = torch.randn(1, 2, 8, 8, requires_grad=True)
     loss = EdgeCrossEntropy()(logits, torch.zeros(1, 8, 8, dtype=torch.long))
