@@ -32,11 +32,11 @@ class SegmentationLoss(nn.Module):
     """``sum(weight * term)`` over the terms with a non-zero weight, ignoring ``ignore_index``.
 
     Every term runs in multiclass mode on logits. Class weights scale cross-entropy
-    (``weight=``) and the dice, focal and jaccard terms (their per-class losses); the
-    Lovász term has no class weighting; ``edge_ce`` is cross-entropy over the pixels near
-    a boundary between classes only (:class:`EdgeCrossEntropy`). A batch whose pixels are
-    all ignored gives a loss of 0 that still carries a (zero) gradient, so training steps
-    never see NaN.
+    (``weight=``, in ``edge_ce`` too) and the dice, focal and jaccard terms (their
+    per-class losses); the Lovász term has no class weighting. ``edge_ce`` is
+    cross-entropy over the pixels near a boundary between classes only
+    (:class:`EdgeCrossEntropy`). A batch whose pixels are all ignored gives a loss of 0
+    that still carries a (zero) gradient, so training steps never see NaN.
 
     Args:
         weights: term name (one of :data:`LOSS_TERMS`) to weight, e.g. ``{"ce": 1.0, "dice": 0.5}``
