@@ -62,6 +62,7 @@ def test_series_experiment_trains_on_the_periods_outlines(tmp_path: Path) -> Non
     defaults = compose_train(["+experiment=unet_mines_series"], tmp_path / "defaults")
     assert (defaults.world.periods, defaults.world.labels) == (4, "labels_by_period.gpkg")
     assert defaults.task.loss.weights.lovasz > 0 and defaults.task.loss.weights.edge_ce > 0
+    assert list(defaults.task.class_weights) == [1.0, 1.0, 2.0]  # dams weighted twice
 
     world = tmp_path / "series"
     overrides = ["+experiment=unet_mines_series", "debug=fast", *world_overrides(world), *SMALL["unet_mines"]]
