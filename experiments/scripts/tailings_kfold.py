@@ -8,8 +8,8 @@ into one folder, ``<run>/oof_maps``, so every patch is mapped by a model that ne
 its place; ``minegeo.evaluate`` then scores all of them against the masks (pooled IoU,
 F1, object counts, threshold sweep, calibration). Prints the per-fold test IoU / F1 that
 training reported (mean ± std), the pooled line of the evaluation, and the per-fold IoU
-of the maps themselves (with ``--tta``, what test-time augmentation makes of each fold). Folds that have not
-finished (no ``metrics.json``) are skipped and named. ``--uncalibrated`` predicts with a
+of the maps themselves (with ``--tta``, what test-time augmentation makes of each fold).
+Folds that have not finished (no ``metrics.json``) are skipped and named. ``--uncalibrated`` predicts with a
 copy of each checkpoint without its calibration, ``--tta`` with test-time augmentation.
 """
 
