@@ -1,13 +1,13 @@
-"""Training step time of the real-tailings U-Net: operating scale and freed-memory reuse.
+"""Training step time of the real-tailings networks: operating scale, decoder, freed-memory reuse.
 
     uv run python experiments/benchmarks/train_step.py [--steps 8] [--batch 8]
 
 Each case runs in its own process (the allocator setting lasts for a process): forward,
-CE + dice + Lovász, backward and an AdamW step of ``unet_tailings_rgb``'s network on a
-batch of random 3-band samples, the first two steps discarded as warm-up. Prints one row
-per case: the median seconds per step, input pixels per second and its ratio to the
-first case, and the process's system-time share (page faults of freshly mapped
-activations show up there).
+CE + dice + Lovász, backward and an AdamW step of the case's network (``unet_tailings_rgb``'s
+4-stage U-Net unless named) on a batch of random 3-band samples, the first two steps
+discarded as warm-up. Prints one row per case: the median seconds per step, input pixels
+per second and its ratio to the first case, and the process's system-time share (page
+faults of freshly mapped activations show up there).
 """
 
 from __future__ import annotations
@@ -18,16 +18,41 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
+
+UNET4 = {"arch": "Unet", "encoder_depth": 4, "arch_args": {"Unet": {"decoder_channels": [128, 64, 32, 16]}}}
+UNET5 = {
+    "arch": "Unet",
+    "encoder_depth": 5,
+    "arch_args": {"Unet": {"decoder_channels": [256, 128, 64, 32, 16]}},
+}
+FPN5 = {
+    "arch": "FPN",
+    "encoder_depth": 5,
+    "arch_args": {"FPN": {"decoder_pyramid_channels": 128, "decoder_segmentation_channels": 64}},
+}
+
+
+def case(
+    name: str, downsample: int, size: int, net: dict[str, Any] = UNET4, reuse: bool = False
+) -> dict[str, Any]:
+    """One row: ``net`` (``smp_model`` arguments) on ``size`` px samples, run at 1/``downsample``."""
+    return {"name": name, "downsample": downsample, "size": size, "net": net, "reuse": reuse}
+
 
 CASES = [
-    {"name": "256 px crops, full resolution", "downsample": 1, "size": 256, "reuse": False},
-    {"name": "256 px crops, full resolution, freed memory kept", "downsample": 1, "size": 256, "reuse": True},
-    {"name": "256 px crops, downsample 2", "downsample": 2, "size": 256, "reuse": False},
-    {"name": "448 px patches, downsample 4 (the recipe)", "downsample": 4, "size": 448, "reuse": False},
+    case("256 px crops, full resolution", 1, 256),
+    case("256 px crops, full resolution, freed memory kept", 1, 256, reuse=True),
+    case("256 px crops, downsample 2", 2, 256),
+    case("448 px patches, downsample 4 (unet_tailings_rgb)", 4, 448),
+    case("448 px patches, downsample 2, U-Net with 5 stages (decoder 256-128-64-32-16)", 2, 448, UNET5),
+    case("448 px patches, downsample 2, FPN with 5 stages (pyramid 128, segmentation 64)", 2, 448, FPN5),
 ]
 
 
-def run_case(downsample: int, size: int, reuse: bool, steps: int, batch: int) -> dict[str, float]:
+def run_case(
+    net: dict[str, Any], downsample: int, size: int, reuse: bool, steps: int, batch: int
+) -> dict[str, float]:
     """Time ``steps`` training steps in this process."""
     import torch
 
@@ -38,14 +63,7 @@ def run_case(downsample: int, size: int, reuse: bool, steps: int, batch: int) ->
     if reuse:
         reuse_freed_memory()
     torch.manual_seed(0)
-    model = smp_model(
-        "Unet",
-        in_channels=3,
-        num_classes=2,
-        encoder_depth=4,
-        downsample=downsample,
-        arch_args={"Unet": {"decoder_channels": [128, 64, 32, 16]}},
-    )
+    model = smp_model(in_channels=3, num_classes=2, downsample=downsample, **net)
     loss = SegmentationLoss({"ce": 1.0, "dice": 1.0, "lovasz": 1.0}, num_classes=2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     image = torch.randn(batch, 3, size, size)
@@ -77,7 +95,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.case is not None:
         case = CASES[args.case]
-        print(json.dumps(run_case(case["downsample"], case["size"], case["reuse"], args.steps, args.batch)))
+        print(
+            json.dumps(
+                run_case(case["net"], case["downsample"], case["size"], case["reuse"], args.steps, args.batch)
+            )
+        )
         return
     rows = []
     for index, case in enumerate(CASES):
