@@ -94,19 +94,26 @@ def main() -> None:
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case is not None:
-        case = CASES[args.case]
+        chosen = CASES[args.case]
         print(
             json.dumps(
-                run_case(case["net"], case["downsample"], case["size"], case["reuse"], args.steps, args.batch)
+                run_case(
+                    chosen["net"],
+                    chosen["downsample"],
+                    chosen["size"],
+                    chosen["reuse"],
+                    args.steps,
+                    args.batch,
+                )
             )
         )
         return
     rows = []
-    for index, case in enumerate(CASES):
+    for index, entry in enumerate(CASES):
         command = [sys.executable, __file__, "--case", str(index), "--steps", str(args.steps)]
         command += ["--batch", str(args.batch)]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        rows.append((case["name"], json.loads(out.strip().splitlines()[-1])))
+        rows.append((entry["name"], json.loads(out.strip().splitlines()[-1])))
     base = rows[0][1]["mpix_s"]
     print(f"batches of {args.batch}, median of {args.steps} steps\n")
     print("| case | s / step | input MPix/s | speed-up | system time share |")
