@@ -1,7 +1,7 @@
 """Out-of-fold maps and scores of a k-fold run on image/mask patches (tailings_seg layout).
 
     uv run python -m minegeo.train +experiment=unet_tailings_rgb kfold=5 hydra.run.dir=runs/tailings_kfold5
-    uv run python experiments/scripts/tailings_kfold.py runs/tailings_kfold5 [--tta d4]
+    uv run python experiments/scripts/tailings_kfold.py runs/tailings_kfold5 [--tta d4] [--with RUN ...]
 
 Each fold's checkpoint predicts its own held-out (test) patches with ``minegeo.predict``
 into one folder, ``<run>/oof_maps``, so every patch is mapped by a model that never saw
@@ -11,6 +11,9 @@ training reported (mean ± std), the pooled line of the evaluation, and the per-
 of the maps themselves (with ``--tta``, what test-time augmentation makes of each fold).
 Folds that have not finished (no ``metrics.json``) are skipped and named. ``--uncalibrated`` predicts with a
 copy of each checkpoint without its calibration, ``--tta`` with test-time augmentation.
+``--with`` names further k-fold runs over the same split (e.g. another ``seed=``): each fold
+then predicts with the ensemble of that fold's checkpoints from every run (predict averages
+their calibrated probabilities), into ``oof_maps_..._ensemble<N>``.
 """
 
 from __future__ import annotations
@@ -48,8 +51,24 @@ def uncalibrated_copy(ckpt: Path) -> Path:
     return copy
 
 
-def predict_fold(fold: Path, out: Path, tta: str, calibrated: bool) -> None:
-    """Predict the fold's test patches (named in its split.csv) into ``out``, in one predict run."""
+def members_of(fold: Path, others: list[Path]) -> list[Path]:
+    """The fold's folder in each run of an ensemble; every run must have split the places alike."""
+    members = [fold] + [run / fold.name for run in others]
+    split = pd.read_csv(fold / "split.csv")
+    for member in members[1:]:
+        if not (member / "metrics.json").is_file():
+            sys.exit(f"error: {member}: not finished (no metrics.json)")
+        if not pd.read_csv(member / "split.csv").equals(split):
+            sys.exit(f"error: {member}/split.csv differs from {fold}/split.csv; an ensemble needs one split")
+    return members
+
+
+def predict_fold(members: list[Path], out: Path, tta: str, calibrated: bool) -> None:
+    """Predict the fold's test patches (named in its split.csv) into ``out``, in one predict run.
+
+    ``members`` are the fold's folders in each run of an ensemble (one folder: no ensemble).
+    """
+    fold = members[0]
     split = pd.read_csv(fold / "split.csv")
     inputs = fold / "test_inputs"
     inputs.mkdir(exist_ok=True)
@@ -57,8 +76,9 @@ def predict_fold(fold: Path, out: Path, tta: str, calibrated: bool) -> None:
         link = inputs / Path(path).name
         if not link.exists():
             link.symlink_to(Path(path).resolve())
-    ckpt = fold / "checkpoints" / "best.ckpt"
-    ckpt = ckpt if calibrated else uncalibrated_copy(ckpt)
+    ckpts = [member / "checkpoints" / "best.ckpt" for member in members]
+    ckpts = ckpts if calibrated else [uncalibrated_copy(ckpt) for ckpt in ckpts]
+    ckpt = ckpts[0] if len(ckpts) == 1 else "[" + ",".join(str(path) for path in ckpts) + "]"
     command = [sys.executable, "-m", "minegeo.predict", f"ckpt={ckpt}"]
     command += [f"input={inputs}", f"out={out}", "postprocess=false", "progress=false", f"tta={tta}"]
     # exit 2: some patches were refused (named on stderr, e.g. a truncated export's odd pixel size)
@@ -103,15 +123,27 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("../shared/data/tailings_seg"))
     parser.add_argument("--tta", default="none", choices=["none", "flips", "d4"])
     parser.add_argument("--uncalibrated", action="store_true", help="predict without the fitted calibration")
+    parser.add_argument(
+        "--with",
+        dest="others",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="RUN",
+        help="further k-fold runs over the same split: predict with each fold's ensemble",
+    )
     args = parser.parse_args()
 
     folds = fold_dirs(args.run)
     if not folds:
         sys.exit(f"error: {args.run}: no finished fold (fold_N/metrics.json)")
     out = args.run / f"oof_maps_tta_{args.tta}{'_uncalibrated' if args.uncalibrated else ''}"
+    out = out.with_name(out.name + f"_ensemble{len(args.others) + 1}") if args.others else out
     for fold in folds:
-        predict_fold(fold, out, args.tta, calibrated=not args.uncalibrated)
+        predict_fold(members_of(fold, args.others), out, args.tta, calibrated=not args.uncalibrated)
     print(training_scores(folds))
+    for other in args.others:
+        print(f"{other}: {training_scores([other / fold.name for fold in folds])}")
     evaluate = [sys.executable, "-m", "minegeo.evaluate", f"maps={out}", f"truth={args.root}"]
     subprocess.run(evaluate, check=True)
     print(map_scores(folds, out))

@@ -19,7 +19,7 @@ from lightning.pytorch.utilities.types import LRSchedulerConfigType, OptimizerLR
 from torch import Tensor, nn
 from torch.nn import Parameter
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+from torch.optim.lr_scheduler import LRScheduler, OneCycleLR, ReduceLROnPlateau
 
 from minegeo.bundle import BUNDLE_KEY, Bundle, ModelGeometry
 from minegeo.errors import MinegeoInputError
@@ -348,7 +348,19 @@ class BaseTask(LightningModule):
         if not missing:
             return self.scheduler_factory(optimizer)
         total = self.trainer.estimated_stepping_batches if interval == "step" else self.trainer.max_epochs
-        return self.scheduler_factory(optimizer, **dict.fromkeys(missing, int(total or 1)))
+        options: dict[str, Any] = dict.fromkeys(missing, int(total or 1))
+        if function is OneCycleLR:
+            options["pct_start"] = _warm_up_share(given.get("pct_start", 0.3), int(total or 1))
+        return self.scheduler_factory(optimizer, **options)
+
+
+def _warm_up_share(share: float, steps: int) -> float:
+    """OneCycleLR's ``pct_start``, moved off a one-step warm-up for short runs.
+
+    Torch divides by the warm-up's length less one step: ``pct_start * total_steps == 1``
+    (0.1 over 10 steps, a quick two-epoch run) raises ZeroDivisionError at the first step.
+    """
+    return min(2 / steps, 0.9) if abs(share * steps - 1) < 1e-9 else share
 
 
 def check_in_channels(model: nn.Module, bands: Sequence[str]) -> None:

@@ -163,6 +163,17 @@ def test_one_cycle_schedule_steps_per_batch_over_the_whole_run(
     assert one_cycle.scheduler.last_epoch == 6  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("epochs", [1, 5])  # 5 x 2 batches: a warm-up of 0.1 x 10 = one step
+def test_one_cycle_schedule_runs_short_trainings(
+    segmentation_task: MakeTask, segmentation_data: TinyDataModule, epochs: int
+) -> None:
+    scheduler = partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=1e-2, pct_start=0.1)
+    task = segmentation_task(scheduler=scheduler, scheduler_interval="step")
+    trainer = make_trainer(max_epochs=epochs)
+    trainer.fit(task, datamodule=segmentation_data)
+    assert trainer.lr_scheduler_configs[0].scheduler.last_epoch == 2 * epochs  # type: ignore[attr-defined]
+
+
 def test_unknown_scheduler_interval_is_refused(
     segmentation_task: MakeTask, segmentation_data: TinyDataModule
 ) -> None:
