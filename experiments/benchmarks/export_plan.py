@@ -17,6 +17,7 @@ import math
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -38,7 +39,7 @@ CENTRE = (-19.9, -44.0)
 #: The whole state of Minas Gerais (IBGE), as a square on the same centre.
 STATE_KM2 = 586_513
 #: GeoTIFF layouts compared: Earth Engine's (as its exports come), and DEFLATE with a predictor.
-LAYOUTS = {
+LAYOUTS: dict[str, dict[str, Any]] = {
     "LZW (Earth Engine's)": {"compress": "lzw"},
     "DEFLATE + predictor": {"compress": "deflate", "predictor": None},
 }

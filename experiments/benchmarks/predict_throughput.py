@@ -152,7 +152,7 @@ def case_e2e(args: argparse.Namespace) -> dict[str, Any]:
                 "reuse_freed_memory": reuses_freed_memory(args)}  # fmt: skip
     cfg = OmegaConf.merge(cfg, settings)
     start = time.perf_counter()
-    code = run_predict(cfg)  # type: ignore[arg-type]
+    code = run_predict(cfg)
     assert code == 0
     return {"seconds": time.perf_counter() - start}
 
@@ -168,7 +168,7 @@ def engine_batches(args: argparse.Namespace, keep: bool = True) -> tuple[list[An
         the batches (none unless kept), and the seconds it took to check the scene and read them.
     """
     import rasterio
-    from omegaconf import OmegaConf
+    from omegaconf import DictConfig, OmegaConf
 
     from minegeo.bundle import load_bundle
     from minegeo.config import CONFIG_DIR
@@ -178,11 +178,14 @@ def engine_batches(args: argparse.Namespace, keep: bool = True) -> tuple[list[An
     from minegeo.inference.settings import load_settings
 
     cfg = OmegaConf.load(CONFIG_DIR / "predict.yaml")
+    assert isinstance(cfg, DictConfig)
     cfg.pop("defaults")
     cfg.pop("hydra")
     run = {"ckpt": args.ckpt, "input": args.scene, "out": args.out,
            "tile_size": args.tile, "overlap": args.overlap, "fcn_cells": args.cells}  # fmt: skip
-    settings = load_settings(OmegaConf.merge(cfg, run))
+    merged = OmegaConf.merge(cfg, run)
+    assert isinstance(merged, DictConfig)
+    settings = load_settings(merged)
     bundle, _ = load_bundle(args.ckpt)
     start = time.perf_counter()
     jobs, _ = make_jobs(find_scenes(args.scene, Path(args.out)), bundle, Path(args.out), settings, {})

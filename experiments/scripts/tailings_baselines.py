@@ -97,7 +97,7 @@ def main() -> None:
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for name in per_fold[0]:
         fold_scores = np.array([scores(fold[name]) for fold in per_fold])
-        pooled = scores(sum(fold[name] for fold in per_fold))
+        pooled = scores(np.sum([fold[name] for fold in per_fold], axis=0))
         ious = ", ".join(f"{iou:.3f}" for iou in fold_scores[:, 0])
         iou_mean, f1_mean = fold_scores.mean(axis=0)
         iou_std, f1_std = fold_scores.std(axis=0)
