@@ -70,6 +70,7 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     from minegeo.tasks.losses import check_loss_target
 
     check_loss_target(cfg.task.get("loss"))  # before the data is read
+    check_kept_checkpoint(cfg)
     datamodule = build(cfg.data, _convert_="all")
     datamodule.setup("fit")
     model = build(cfg.model)
@@ -98,6 +99,26 @@ def fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     _write_confusion(task, run_dir)
     _finish_wandb(loggers)
     return metrics
+
+
+def check_kept_checkpoint(cfg: DictConfig) -> None:
+    """Refuse a run whose kept checkpoint would not be its last epoch's.
+
+    With no monitored metric the checkpoint callback keeps the latest validated epoch, and
+    validation runs every ``check_val_every_n_epoch``: 52 epochs validated every 30 would
+    calibrate, test and ship epoch 30's weights.
+    """
+    checkpoint = (cfg.get("callbacks") or {}).get("model_checkpoint")
+    epochs = cfg.trainer.get("max_epochs")
+    every = cfg.trainer.get("check_val_every_n_epoch") or 1
+    if not cfg.train or not checkpoint or checkpoint.get("monitor") is not None or not epochs:
+        return
+    if epochs % every:
+        kept = f"epoch {epochs // every * every}'s weights" if epochs >= every else "no checkpoint"
+        raise MinegeoInputError(
+            f"trainer.max_epochs={epochs} is not a multiple of trainer.check_val_every_n_epoch={every}: "
+            f"with callbacks.model_checkpoint.monitor=null the run would keep {kept}, not the last epoch's"
+        )
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:

@@ -17,7 +17,7 @@ from minegeo.bundle import load_bundle
 from minegeo.config import CONFIG_DIR, register_resolvers
 from minegeo.errors import MinegeoInputError
 from minegeo.inference.runner import run_predict
-from minegeo.train import train
+from minegeo.train import check_kept_checkpoint, train
 from tests.datamodules.pairs import write_pairs
 from tests.inference.predict_helpers import predict_config
 
@@ -205,6 +205,17 @@ def test_a_band_the_files_lack_is_refused_in_one_line(tmp_path: Path) -> None:
     overrides = ["+experiment=unet_tailings_rgb", f"data.root={pairs}", "bands=rgbn", "logger=csv"]
     with pytest.raises(MinegeoInputError, match=r"img_\d+\.tif: missing band\(s\) B8; expected 4 bands"):
         train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
+
+
+def test_a_kept_checkpoint_before_the_last_epoch_is_refused_in_one_line(tmp_path: Path) -> None:
+    overrides = ["+experiment=unet_tailings_rgb", f"data.root={tmp_path / 'none'}", "logger=csv"]
+    overrides += ["trainer.max_epochs=52", "trainer.check_val_every_n_epoch=30"]
+    expected = r"^trainer\.max_epochs=52 .*=30: .* would keep epoch 30's weights, not the last epoch's$"
+    with pytest.raises(MinegeoInputError, match=expected):
+        train(compose_train(overrides, tmp_path / "run"), tmp_path / "run")
+    cfg = compose_train(overrides[:-1], tmp_path / "run")  # the recipe validates at its last epoch
+    assert cfg.trainer.check_val_every_n_epoch == 52
+    check_kept_checkpoint(cfg)
 
 
 def test_a_crop_the_model_cannot_take_is_refused_in_one_line(tmp_path: Path) -> None:
