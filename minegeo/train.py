@@ -111,7 +111,7 @@ def check_kept_checkpoint(cfg: DictConfig) -> None:
     checkpoint = (cfg.get("callbacks") or {}).get("model_checkpoint")
     epochs = cfg.trainer.get("max_epochs")
     every = cfg.trainer.get("check_val_every_n_epoch") or 1
-    if not cfg.train or not checkpoint or checkpoint.get("monitor") is not None or not epochs:
+    if not cfg.train or not checkpoint or checkpoint.get("monitor") is not None or not epochs or epochs < 0:
         return
     if epochs % every:
         kept = f"epoch {epochs // every * every}'s weights" if epochs >= every else "no checkpoint"

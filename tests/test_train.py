@@ -216,6 +216,8 @@ def test_a_kept_checkpoint_before_the_last_epoch_is_refused_in_one_line(tmp_path
     cfg = compose_train(overrides[:-1], tmp_path / "run")  # the recipe validates at its last epoch
     assert cfg.trainer.check_val_every_n_epoch == 52
     check_kept_checkpoint(cfg)
+    cfg.trainer.max_epochs = -1  # Lightning's run-until-stopped: no last epoch to miss
+    check_kept_checkpoint(cfg)
 
 
 def test_a_crop_the_model_cannot_take_is_refused_in_one_line(tmp_path: Path) -> None:
