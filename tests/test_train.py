@@ -22,6 +22,8 @@ from tests.datamodules.pairs import write_pairs
 from tests.inference.predict_helpers import predict_config
 
 WORLD_EXPERIMENTS = ["fcn_mines", "fcn_oretype", "unet_mines", "deeplab_mines"]
+# the real-patch experiments and the architecture each trains
+TAILINGS_EXPERIMENTS = {"unet_tailings_rgb": "Unet", "fpn_tailings_rgb": "FPN"}
 # Small patches keep one batch of every experiment fast on the CPU. The small world's
 # patches come from two places, so patch experiments use the paper's k-fold protocol.
 SMALL = {
@@ -77,18 +79,22 @@ def test_series_experiment_trains_on_the_periods_outlines(tmp_path: Path) -> Non
 
 
 @pytest.mark.real_data
-def test_tailings_experiment_runs_one_batch(shared_data: Path, tmp_path: Path) -> None:
-    overrides = ["+experiment=unet_tailings_rgb", "debug=fast", "logger=csv", "data.batch_size=2"]
+@pytest.mark.parametrize("experiment", TAILINGS_EXPERIMENTS)
+def test_tailings_experiment_runs_one_batch(experiment: str, shared_data: Path, tmp_path: Path) -> None:
+    overrides = [f"+experiment={experiment}", "debug=fast", "logger=csv", "data.batch_size=2"]
     metrics = train(compose_train(overrides, tmp_path), tmp_path)
     assert "val/iou_tailings_dam" in metrics
     assert "val/iou_mine" not in metrics  # the masks know tailings only: two classes
     assert not any(key.startswith("test/") for key in metrics)  # the final model trains on all but val
 
 
-def test_tailings_recipe_trains_then_predicts_and_evaluates_image_mask_pairs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("experiment", TAILINGS_EXPERIMENTS)
+def test_tailings_recipe_trains_then_predicts_and_evaluates_image_mask_pairs(
+    experiment: str, tmp_path: Path
+) -> None:
     pairs = write_pairs(tmp_path / "pairs")
     overrides = [
-        "+experiment=unet_tailings_rgb",
+        f"+experiment={experiment}",
         f"data.root={pairs}",
         "data.patch_size=64",
     ]
@@ -103,6 +109,7 @@ def test_tailings_recipe_trains_then_predicts_and_evaluates_image_mask_pairs(tmp
     ckpt = run / "checkpoints" / "best.ckpt"
     bundle, _ = load_bundle(ckpt)
     assert bundle.class_names == ("background", "tailings_dam")
+    assert bundle.model_config["arch"] == TAILINGS_EXPERIMENTS[experiment]
     assert not bundle.calibration.is_identity  # fitted on the validation places
     assert run_predict(predict_config(ckpt, pairs / "img", tmp_path / "maps", tile_size=64, overlap=0)) == 0
     evaluate = [sys.executable, "-m", "minegeo.evaluate", f"maps={tmp_path / 'maps'}", f"truth={pairs}"]
