@@ -220,7 +220,7 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
     Training draws random ``crop_size`` crops from the train patches (more distinct views
     of a small set than whole patches give); validation and test see whole patches.
     Under k-fold the held-out fold is the test split and ``val_fraction`` of the other
-    places is the validation split (checkpoint selection and calibration).
+    patches, in whole places, is the validation split (checkpoint selection and calibration).
 
     Args:
         root: folder holding ``img/`` and ``mask/``.
@@ -235,7 +235,7 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         fractions: share of places per split (without k-fold).
         kfold: number of folds grouped by place, or None for one split.
         fold: the held-out (test) fold under k-fold.
-        val_fraction: share of the non-test places used for validation under k-fold.
+        val_fraction: share of the non-test patches (whole places) that validate under k-fold.
         normalization: ``train_split`` (band statistics of the train patches) or
             ``weights`` (the pretrained ``weights``' own normalisation).
         weights: the model's TorchGeo weights name, for ``normalization=weights``.
