@@ -3,7 +3,9 @@
 Overhead imagery has no up or left, so the geometric part draws one of the 8 dihedral
 transforms per sample (flips and quarter turns), applied alike to the image and its mask.
 A zoom shows each sample through a random window of its own, resized back to the full
-side: the same ground at other scales, and never a pixel from outside the sample.
+side: the same ground at other scales, and never a pixel from outside the sample. With
+rotation the window also turns by any angle (a turned window must be smaller to stay inside
+the sample, so turning zooms in by up to sqrt(2) at 45 degrees).
 The radiometric part imitates what differs between Sentinel-2 composites of different
 places and years: a per-sample contrast gain, a per-band offset (haze, calibration)
 and a little pixel noise, all in normalised units, so it works for any band count.
@@ -32,6 +34,7 @@ class BatchAugmentation(nn.Module):
         noise: standard deviation of per-pixel Gaussian noise, same units (0: off).
         zoom: largest zoom-in: each sample shows a random window of 1/zoom to all of its
             side, resized back (bilinear image, nearest mask); 1: off.
+        rotate: turn each window by a random angle (0-360 degrees).
     """
 
     def __init__(
@@ -41,11 +44,13 @@ class BatchAugmentation(nn.Module):
         offset: float = 0.0,
         noise: float = 0.0,
         zoom: float = 1.0,
+        rotate: bool = False,
     ) -> None:
         super().__init__()
         if zoom < 1:
             raise MinegeoInputError(f"data.augment.zoom={zoom}: expected 1 (off) or more")
         self.contrast, self.offset, self.noise, self.zoom = contrast, offset, noise, zoom
+        self.rotate = rotate
         self.geometric = (
             K.AugmentationSequential(
                 K.RandomHorizontalFlip(),
@@ -60,19 +65,28 @@ class BatchAugmentation(nn.Module):
         """Augment ``batch["image"]`` (B, C, H, W) and, geometrically, ``batch["mask"]`` (B, H, W)."""
         if self.geometric is not None:
             batch = self._geometric(batch)
-        if self.zoom > 1:
-            batch = self._zoom(batch)
+        if self.zoom > 1 or self.rotate:
+            batch = self._window(batch)
         batch["image"] = self._radiometric(batch["image"])
         return batch
 
-    def _zoom(self, batch: dict[str, Any]) -> dict[str, Any]:
+    def _window(self, batch: dict[str, Any]) -> dict[str, Any]:
         image: Tensor = batch["image"]
         size = image.shape[0]
         scale = 1 / torch.empty(size, device=image.device).uniform_(1, self.zoom)
+        angle = torch.zeros(size, device=image.device)
+        if self.rotate:
+            angle.uniform_(0, 2 * torch.pi)
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        # a window turned by the angle spans (|cos| + |sin|) times its side: shrink it to fit
+        scale = torch.minimum(scale, 1 / (cos.abs() + sin.abs()))
+        reach = scale * (cos.abs() + sin.abs())
         # the window's centre may move as far as keeps the window inside the sample
-        shift = (torch.rand(size, 2, device=image.device) * 2 - 1) * (1 - scale)[:, None]
+        shift = (torch.rand(size, 2, device=image.device) * 2 - 1) * (1 - reach)[:, None]
         theta = torch.zeros(size, 2, 3, device=image.device)
-        theta[:, 0, 0], theta[:, 1, 1], theta[:, :, 2] = scale, scale, shift
+        theta[:, 0, 0], theta[:, 0, 1] = scale * cos, -scale * sin
+        theta[:, 1, 0], theta[:, 1, 1] = scale * sin, scale * cos
+        theta[:, :, 2] = shift
         grid = F.affine_grid(theta, list(image.shape), align_corners=False)
         batch["image"] = F.grid_sample(image, grid, mode="bilinear", align_corners=False)
         if "mask" in batch:

@@ -17,7 +17,7 @@ from minegeo.datamodules.stats import band_statistics, save_stats
 from minegeo.errors import MinegeoInputError
 
 #: keyword arguments of :class:`BatchAugmentation` that ``augment`` may set
-AUGMENTATION_KEYS = ("geometric", "contrast", "offset", "noise", "zoom")
+AUGMENTATION_KEYS = ("geometric", "contrast", "offset", "noise", "zoom", "rotate")
 
 
 class MinegeoDataModule(LightningDataModule):

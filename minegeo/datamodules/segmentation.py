@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Sampler, Subset
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset, WeightedRandomSampler
 from torchgeo.datasets import GeoDataset, stack_samples
 from torchgeo.samplers import GridGeoSampler, RandomGeoSampler
 
@@ -232,6 +232,9 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         train_length: training crops per epoch (default: as many pixels as the train patches).
         split_distance_px: patches closer than this (in pixels of the first file) share a
             place and a split (default: one patch, which is also the buffer between splits).
+        balance_places: draw training samples so that every place is seen equally often
+            (with replacement), instead of every patch: a place exported as 7 overlapping
+            patches otherwise counts 7 times as much as a place with one.
         fractions: share of places per split (without k-fold).
         kfold: number of folds grouped by place, or None for one split.
         fold: the held-out (test) fold under k-fold.
@@ -254,6 +257,7 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         foreground_crops: float = 0.0,
         train_length: int | None = None,
         split_distance_px: int | None = None,
+        balance_places: bool = False,
         fractions: dict[str, float] | None = None,
         kfold: int | None = None,
         fold: int = 0,
@@ -274,6 +278,8 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
             raise MinegeoInputError(f"data.foreground_crops={foreground_crops}: expected a share from 0 to 1")
         self.crop_size, self.train_length, self.foreground_crops = crop_size, train_length, foreground_crops
         self.split_distance_px = split_distance_px or patch_size
+        self.balance_places = balance_places
+        self.train_places: np.ndarray = np.array([])
         self.fractions = dict(fractions or DEFAULT_FRACTIONS)
         self.kfold, self.fold, self.val_fraction = kfold, fold, val_fraction
         self.normalization = check_normalization(normalization, weights)
@@ -296,6 +302,7 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         groups = group_by_place(footprints, self.split_distance_px * resolution_m)
         splits = self._assign(groups)
         self.subsets = {s: Subset(dataset, np.flatnonzero(splits == s).tolist()) for s in SPLITS}
+        self.train_places = groups[splits == "train"]
         self.preprocessing = self._preprocessing(self.subsets["train"], dataset.bands, resolution_m)
         if self.crop_size is not None:
             train, length = self.subsets["train"], self._train_length()
@@ -333,13 +340,26 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
 
     def _loader(self, split: str) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed)
+        dataset = self.subsets[split]
+        balanced = split == "train" and self.balance_places
+        sampler = self._place_sampler(dataset, generator) if balanced else None
         return DataLoader(
-            self.subsets[split],
-            shuffle=split == "train",
+            dataset,
+            shuffle=split == "train" and sampler is None,
+            sampler=sampler,
             generator=generator,
             collate_fn=_collate_pairs,
             **self._loader_kwargs(),
         )
+
+    def _place_sampler(self, dataset: Dataset, generator: torch.Generator) -> WeightedRandomSampler:
+        """Draws each training sample with weight 1 / (train patches in its place)."""
+        _, index, counts = np.unique(self.train_places, return_inverse=True, return_counts=True)
+        patch_weights = 1.0 / counts[index]
+        items = len(dataset)  # type: ignore[arg-type]
+        # RandomCrops item i crops patch i % patches; a Subset's item i is patch i
+        weights = patch_weights[np.arange(items) % len(patch_weights)]
+        return WeightedRandomSampler(weights.tolist(), items, replacement=True, generator=generator)
 
 
 class RandomCrops(Dataset[dict[str, Any]]):

@@ -62,6 +62,20 @@ def test_zoom_shows_a_window_of_the_sample_with_its_mask() -> None:
     assert torch.equal(out["mask"][inside] == 1, out["image"][:, 0][inside] >= 15.5)
 
 
+def test_rotation_turns_the_window_and_its_mask_alike() -> None:
+    torch.manual_seed(0)
+    # the column ramp again: turned views change along rows too, and every view's mask
+    # (nearest pixel) still agrees with its image (bilinear reproduces a ramp exactly)
+    ramp = torch.arange(32.0).expand(16, 1, 32, 32).clone()
+    mask = (ramp[:, 0] >= 16).long()
+    out = BatchAugmentation(geometric=False, rotate=True)({"image": ramp, "mask": mask})
+    along_rows = (out["image"][:, 0, 1:] - out["image"][:, 0, :-1]).abs().mean(dim=(1, 2))
+    along_cols = (out["image"][:, 0, :, 1:] - out["image"][:, 0, :, :-1]).abs().mean(dim=(1, 2))
+    assert (along_rows > along_cols).any() and (along_cols > along_rows).any()
+    assert out["image"].amin() >= 0 and out["image"].amax() <= 31  # never outside the sample
+    assert torch.equal(out["mask"] == 1, out["image"][:, 0] >= 15.5)
+
+
 def test_zoom_below_one_is_refused() -> None:
     with pytest.raises(MinegeoInputError, match=r"data.augment.zoom=0.5: expected 1 \(off\) or more"):
         make_augmentation({"zoom": 0.5})

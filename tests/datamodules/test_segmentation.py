@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,26 @@ def test_foreground_crops_hold_the_rare_class() -> None:
     hits = [sum(bool((crops[i]["mask"] == 1).any()) for i in range(200)) for crops in (plain, biased)]
     assert hits[1] == 200 and hits[0] < 50
     assert biased[0]["mask"].shape == (16, 16)
+
+
+def test_balanced_places_are_drawn_equally_often(tmp_path: Path) -> None:
+    root = write_pairs(tmp_path / "pairs")
+    for copy in range(10, 13):  # place 0 exported four times over (as tailings_seg has places of 7)
+        for folder, stem in (("img", "img"), ("mask", "mask")):
+            shutil.copy(root / folder / f"{stem}_0.tif", root / folder / f"{stem}_{copy}.tif")
+    shares = []
+    for balance in (False, True):
+        module = _pair_module(root, fractions={"train": 1.0}, balance_places=balance)
+        module.setup("fit")
+        train = module.subsets["train"]
+        names = [Path(train[i]["path"]).stem for i in range(len(train))]  # type: ignore[arg-type]
+        place_0 = {i for i, name in enumerate(names) if name in ("img_0", "img_10", "img_11", "img_12")}
+        sampler = module.train_dataloader().sampler  # one loader, 200 epochs, as in training
+        drawn = [i for _ in range(200) for i in sampler]
+        assert len(drawn) == 200 * len(train)  # type: ignore[arg-type]
+        shares.append(sum(i in place_0 for i in drawn) / len(drawn))
+    assert shares[0] == pytest.approx(4 / 13, abs=0.02)  # every patch once an epoch
+    assert shares[1] == pytest.approx(1 / 10, abs=0.02)  # every one of the 10 places alike
 
 
 def test_bad_pair_settings_are_one_line(tmp_path: Path) -> None:
