@@ -130,8 +130,8 @@ def test_foreground_crops_hold_the_rare_class() -> None:
 def test_balanced_places_are_drawn_equally_often(tmp_path: Path) -> None:
     root = write_pairs(tmp_path / "pairs")
     for copy in range(10, 13):  # place 0 exported four times over (as tailings_seg has places of 7)
-        for folder, stem in (("img", "img"), ("mask", "mask")):
-            shutil.copy(root / folder / f"{stem}_0.tif", root / folder / f"{stem}_{copy}.tif")
+        for folder in ("img", "mask"):
+            shutil.copy(root / folder / f"{folder}_0.tif", root / folder / f"{folder}_{copy}.tif")
     shares = []
     for balance in (False, True):
         module = _pair_module(root, fractions={"train": 1.0}, balance_places=balance)
