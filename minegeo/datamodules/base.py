@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from lightning import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
@@ -65,6 +66,7 @@ class MinegeoDataModule(LightningDataModule):
         self.seed = seed
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.preprocessing: Preprocessing | None = None
+        self._train_generator: torch.Generator | None = None
 
     @property
     def num_bands(self) -> int:
@@ -104,6 +106,19 @@ class MinegeoDataModule(LightningDataModule):
     def _loader(self, split: str) -> DataLoader:
         """The loader of one split; the train loader shuffles or draws at random."""
         raise NotImplementedError
+
+    def _generator(self, split: str) -> torch.Generator:
+        """The seeded generator of ``split``'s loader.
+
+        The train generator is made once, so a train loader made again (Lightning's
+        ``reload_dataloaders_every_n_epochs``) draws on instead of replaying the first
+        epoch; the other splits get a fresh one each, so evaluating never moves training's.
+        """
+        if split != "train":
+            return torch.Generator().manual_seed(self.seed)
+        if self._train_generator is None:
+            self._train_generator = torch.Generator().manual_seed(self.seed)
+        return self._train_generator
 
     def train_dataloader(self) -> DataLoader:
         """Training batches (shuffled or randomly drawn, seeded)."""

@@ -140,8 +140,8 @@ class PatchDataModule(MinegeoDataModule):
     def _loader(self, split: str) -> DataLoader[dict[str, Any]]:
         # Train is shuffled in an order fixed by the seed; under k-fold, val and test
         # are both the held-out fold.
-        generator = torch.Generator().manual_seed(self.seed)
         shuffle = split == "train"
+        generator = self._generator(split)
         return DataLoader(self.splits[split], shuffle=shuffle, generator=generator, **self._loader_kwargs())
 
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:

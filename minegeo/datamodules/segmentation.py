@@ -143,7 +143,7 @@ class SceneSegmentationDataModule(MinegeoDataModule):
         return BlockGridSampler(self.dataset, rois, self.patch_size)
 
     def _loader(self, split: str) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if split == "train" else None
+        generator = self._generator(split) if split == "train" else None
         return DataLoader(
             self.dataset,
             sampler=self._sampler(split, generator=generator),
@@ -339,7 +339,7 @@ class PatchPairSegmentationDataModule(MinegeoDataModule):
         return max(1, round(patches * (self.patch_size / self.crop_size) ** 2))
 
     def _loader(self, split: str) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = self._generator(split)
         dataset = self.subsets[split]
         balanced = split == "train" and self.balance_places
         sampler = self._place_sampler(dataset, generator) if balanced else None

@@ -147,6 +147,22 @@ def test_balanced_places_are_drawn_equally_often(tmp_path: Path) -> None:
     assert shares[1] == pytest.approx(1 / 10, abs=0.02)  # every one of the 10 places alike
 
 
+def test_a_reloaded_train_loader_draws_on_and_evaluation_never_moves_it(tmp_path: Path) -> None:
+    root = write_pairs(tmp_path / "pairs")
+
+    def orders(evaluate_first: bool) -> list[list[int]]:
+        module = _pair_module(root, fractions={"train": 0.6, "val": 0.4})
+        module.setup("fit")
+        if evaluate_first:
+            list(module.val_dataloader())
+        # the loader made twice, as reload_dataloaders_every_n_epochs does
+        return [list(module.train_dataloader().sampler) for _ in range(2)]  # type: ignore[arg-type]
+
+    first, reloaded = orders(evaluate_first=False)
+    assert sorted(first) == sorted(reloaded) and first != reloaded  # the next epoch, not a replay
+    assert orders(evaluate_first=True) == [first, reloaded]  # seeded, and validation draws apart
+
+
 def test_bad_pair_settings_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(MinegeoInputError, match="crop_size=100"):
         _pair_module(tmp_path, crop_size=100)
