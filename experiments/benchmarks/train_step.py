@@ -31,6 +31,11 @@ FPN5 = {
     "encoder_depth": 5,
     "arch_args": {"FPN": {"decoder_pyramid_channels": 128, "decoder_segmentation_channels": 64}},
 }
+FPN_WIDE = {
+    "arch": "FPN",
+    "encoder_depth": 5,
+    "arch_args": {"FPN": {"decoder_pyramid_channels": 256, "decoder_segmentation_channels": 128}},
+}
 
 
 def case(
@@ -47,6 +52,7 @@ CASES = [
     case("448 px patches, downsample 4 (unet_tailings_rgb)", 4, 448),
     case("448 px patches, downsample 2, U-Net with 5 stages (decoder 256-128-64-32-16)", 2, 448, UNET5),
     case("448 px patches, downsample 2, FPN with 5 stages (pyramid 128, segmentation 64)", 2, 448, FPN5),
+    case("448 px patches, downsample 2, FPN with 5 stages (pyramid 256, segmentation 128)", 2, 448, FPN_WIDE),
 ]
 
 
