@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from minegeo import BAND_GROUPS
-from minegeo.config import CONFIG_DIR, load_structured, log_lightning_once
+from minegeo.config import CONFIG_DIR, fast_precision, load_structured, log_lightning_once
 from minegeo.errors import MinegeoInputError
 
 
@@ -65,3 +66,26 @@ def test_each_bands_config_lists_its_band_group(group: str) -> None:
 
 def test_every_bands_config_is_a_band_group() -> None:
     assert {path.stem for path in (CONFIG_DIR / "bands").glob("*.yaml")} == set(BAND_GROUPS)
+
+
+@pytest.mark.parametrize(
+    ("avx512_bf16", "amx", "expected"),
+    [(True, False, "bf16-mixed"), (False, True, "bf16-mixed"), (False, False, "32-true")],
+)
+def test_fast_precision_picks_bfloat16_only_where_the_cpu_computes_it(
+    monkeypatch: pytest.MonkeyPatch, avx512_bf16: bool, amx: bool, expected: str
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert fast_precision("cpu") == fast_precision("auto") == expected
+
+
+def test_fast_precision_keeps_float32_on_other_accelerators_and_on_gpus_without_bfloat16(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert fast_precision("mps") == "32-true"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert fast_precision("auto") == fast_precision("gpu") == "32-true"

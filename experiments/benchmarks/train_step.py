@@ -1,13 +1,15 @@
-"""Training step time of the real-tailings networks: operating scale, decoder, freed-memory reuse.
+"""Training step time of the real-tailings networks: operating scale, decoder, precision, freed-memory reuse.
 
     uv run python experiments/benchmarks/train_step.py [--steps 8] [--batch 8]
 
 Each case runs in its own process (the allocator setting lasts for a process): forward,
 CE + dice + Lovász, backward and an AdamW step of the case's network (``unet_tailings_rgb``'s
 4-stage U-Net unless named) on a batch of random 3-band samples, the first two steps
-discarded as warm-up. Prints one row per case: the median seconds per step, input pixels
-per second and its ratio to the first case, and the process's system-time share (page
-faults of freshly mapped activations show up there).
+discarded as warm-up. A bf16 case runs forward and loss under CPU autocast, as
+``trainer.precision=bf16-mixed`` does (weights and optimizer stay float32). Prints one row
+per case: the median seconds per step, input pixels per second and its ratio to the first
+case, and the process's system-time share (page faults of freshly mapped activations show
+up there).
 """
 
 from __future__ import annotations
@@ -39,10 +41,15 @@ FPN_WIDE = {
 
 
 def case(
-    name: str, downsample: int, size: int, net: dict[str, Any] = UNET4, reuse: bool = False
+    name: str,
+    downsample: int,
+    size: int,
+    net: dict[str, Any] = UNET4,
+    reuse: bool = False,
+    bf16: bool = False,
 ) -> dict[str, Any]:
     """One row: ``net`` (``smp_model`` arguments) on ``size`` px samples, run at 1/``downsample``."""
-    return {"name": name, "downsample": downsample, "size": size, "net": net, "reuse": reuse}
+    return {"name": name, "downsample": downsample, "size": size, "net": net, "reuse": reuse, "bf16": bf16}
 
 
 CASES = [
@@ -53,11 +60,13 @@ CASES = [
     case("448 px patches, downsample 2, U-Net with 5 stages (decoder 256-128-64-32-16)", 2, 448, UNET5),
     case("448 px patches, downsample 2, FPN with 5 stages (pyramid 128, segmentation 64)", 2, 448, FPN5),
     case("448 px patches, downsample 2, FPN with 5 stages (pyramid 256, segmentation 128)", 2, 448, FPN_WIDE),
+    case("the recipe's FPN (pyramid 128, segmentation 64), bf16 autocast", 2, 448, FPN5, bf16=True),
+    case("the wide FPN (pyramid 256, segmentation 128), bf16 autocast", 2, 448, FPN_WIDE, bf16=True),
 ]
 
 
 def run_case(
-    net: dict[str, Any], downsample: int, size: int, reuse: bool, steps: int, batch: int
+    net: dict[str, Any], downsample: int, size: int, reuse: bool, bf16: bool, steps: int, batch: int
 ) -> dict[str, float]:
     """Time ``steps`` training steps in this process."""
     import torch
@@ -79,7 +88,9 @@ def run_case(
     for _ in range(steps + 2):
         started = time.perf_counter()
         optimizer.zero_grad()
-        loss(model(image), mask).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            value = loss(model(image), mask)
+        value.backward()
         optimizer.step()
         times.append(time.perf_counter() - started)
     cpu = os.times()
@@ -108,6 +119,7 @@ def main() -> None:
                     chosen["downsample"],
                     chosen["size"],
                     chosen["reuse"],
+                    chosen["bf16"],
                     args.steps,
                     args.batch,
                 )

@@ -68,6 +68,9 @@ class SegmentationLoss(nn.Module):
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         """Loss of (B, n, H, W) logits against a (B, H, W) long target."""
+        # in float32 under bf16 autocast: sums over a batch's pixels keep their precision,
+        # and Lovász's dot product would meet bfloat16 errors with float32 gradients
+        logits = logits.float()
         if not bool((target != self.ignore_index).any()):
             return logits.sum() * 0.0
         total = logits.new_zeros(())

@@ -210,3 +210,14 @@ def test_an_unknown_loss_target_is_one_line() -> None:
     check_loss_target({"_target_": "segmentation_models_pytorch.losses.TverskyLoss"})
     with pytest.raises(MinegeoInputError, match=r"^task\.loss\._target_=torch\.nn\.FocalLoss: no such class"):
         check_loss_target({"_target_": "torch.nn.FocalLoss"})
+
+
+def test_weighted_sum_runs_in_float32_on_bfloat16_logits_under_autocast() -> None:
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 16, 16)
+    target = torch.randint(0, 3, (2, 16, 16))
+    loss = SegmentationLoss({"ce": 1.0, "dice": 1.0, "lovasz": 1.0}, num_classes=3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = loss(logits.bfloat16(), target)  # Lovász's dot product refused mixed dtypes
+    assert mixed.dtype == torch.float32
+    assert torch.isclose(mixed, loss(logits.bfloat16().float(), target), rtol=1e-5)
